@@ -142,6 +142,7 @@ export const ErrorCode = {
   TRY_LATER: "try_later",
   UNKNOWN_COMMAND: "unknown_command",
   STALE_VERSION: "stale_version",
+  VERSION_GAP: "version_gap",
   INTERNAL_ERROR: "internal_error",
   // command results reported by devices
   METHOD_NOT_FOUND: "method_not_found",
@@ -176,6 +177,7 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = {
   try_later: "The hub is over capacity; wait `retryAfterMs`.",
   unknown_command: "An `ack` or `result` names a command id the hub does not know for this device.",
   stale_version: "A `reported` version not above the hub's current one; ignored.",
+  version_gap: "A `reported` patch skips versions; ignored — send the whole document with `full`.",
   internal_error: "Unexpected failure on the hub; nothing about it is exposed.",
   method_not_found: "The device has no executor for the command's method.",
   invalid_params: "The executor rejected the command's params.",

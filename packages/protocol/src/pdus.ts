@@ -146,7 +146,12 @@ export const ReportedPdu = Type.Object(
   {
     type: Type.Literal("reported"),
     version: Version("Version of the document after this patch.", 1),
-    patch: JsonObject("RFC 7396 merge patch against the previous reported document."),
+    patch: JsonObject(
+      "RFC 7396 merge patch against the previous reported document (or the whole document when `full`).",
+    ),
+    full: Type.Optional(
+      Type.Boolean({ description: "true: `patch` is the whole reported document; replace." }),
+    ),
     ts: Type.Optional(EpochMs()),
   },
   { title: "reported", description: "Device → hub. What changed in the reported state." },

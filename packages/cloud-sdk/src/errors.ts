@@ -1,0 +1,75 @@
+/**
+ * The one error type of the cloud SDK. `code` is stable (assert on it), `status` is the
+ * HTTP status the REST layer maps it to, `expose` says whether the message may be shown
+ * to a caller. Messages never contain secrets, tokens or hashes.
+ */
+export class CloudError extends Error {
+  override readonly name: string = "CloudError";
+  constructor(
+    readonly code: CloudErrorCode,
+    message: string,
+    readonly status: number,
+    readonly expose = true,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export const CloudErrorCode = {
+  NOT_FOUND: "not_found",
+  DEVICE_NOT_FOUND: "device_not_found",
+  COMMAND_NOT_FOUND: "command_not_found",
+  GROUP_NOT_FOUND: "group_not_found",
+  CONFLICT: "conflict",
+  DEVICE_EXISTS: "device_exists",
+  VALIDATION: "validation_failed",
+  VERSION_MISMATCH: "version_mismatch",
+  DEVICE_OFFLINE: "device_offline",
+  DEVICE_DISABLED: "device_disabled",
+  DELIVERY_TIMEOUT: "delivery_timeout",
+  RESULT_TIMEOUT: "result_timeout",
+  COMMAND_EXPIRED: "command_expired",
+  COMMAND_CANCELED: "command_canceled",
+  NOT_CANCELABLE: "not_cancelable",
+  DEVICE_ERROR: "device_error",
+  STORE_UNAVAILABLE: "store_unavailable",
+  SHUTTING_DOWN: "shutting_down",
+} as const;
+export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];
+
+export class NotFoundError extends CloudError {
+  override readonly name = "NotFoundError";
+  constructor(code: CloudErrorCode = CloudErrorCode.NOT_FOUND, message = "not found") {
+    super(code, message, 404);
+  }
+}
+
+/** A uniqueness rule was broken, e.g. the (serialNumber, model) pair or a group name is taken. */
+export class ConflictError extends CloudError {
+  override readonly name = "ConflictError";
+  constructor(code: CloudErrorCode = CloudErrorCode.CONFLICT, message = "conflict") {
+    super(code, message, 409);
+  }
+}
+
+/** Input that breaks a documented rule; `details.fields` lists which. */
+export class ValidationError extends CloudError {
+  override readonly name = "ValidationError";
+  constructor(message: string, fields: Array<{ path: string; message: string }> = []) {
+    super(CloudErrorCode.VALIDATION, message, 400, true, { fields });
+  }
+}
+
+/** The store cannot be reached or failed unexpectedly; nothing about its internals is exposed. */
+export class StoreUnavailableError extends CloudError {
+  override readonly name = "StoreUnavailableError";
+  constructor(cause?: unknown) {
+    super(CloudErrorCode.STORE_UNAVAILABLE, "the database is unavailable", 503);
+    (this as { cause?: unknown }).cause = cause;
+  }
+}
+
+export function isCloudError(value: unknown): value is CloudError {
+  return value instanceof CloudError;
+}
