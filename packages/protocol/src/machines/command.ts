@@ -37,9 +37,17 @@ export const commandMachine = defineMachine<CommandStatus, CommandEvent>(
   COMMAND_STATUSES,
   ["send", "ack", "succeed", "fail", "timeout", "expire", "cancel", "requeue"],
   {
-    // fail from QUEUED: the device was deleted or the hub gave up; timeout: a requeued
-    // command whose deadline passed before it could be resent.
-    QUEUED: { send: "SENT", expire: "EXPIRED", cancel: "CANCELED", timeout: "TIMED_OUT", fail: "FAILED" },
+    // succeed/fail from QUEUED: a requeued command's result arrives (from the device's
+    // outbox) before it was resent — the result proves it ran. fail also covers the hub
+    // giving up (device deleted). timeout: a requeued command whose deadline passed.
+    QUEUED: {
+      send: "SENT",
+      expire: "EXPIRED",
+      cancel: "CANCELED",
+      timeout: "TIMED_OUT",
+      succeed: "SUCCEEDED",
+      fail: "FAILED",
+    },
     // A result may overtake a lost ack: it proves delivery, so SENT → SUCCEEDED/FAILED is legal.
     // No cancel once SENT: the device may already be running it.
     SENT: { ack: "DELIVERED", succeed: "SUCCEEDED", fail: "FAILED", timeout: "TIMED_OUT", requeue: "QUEUED" },
