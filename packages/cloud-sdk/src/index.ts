@@ -1,1 +1,64 @@
-export const placeholder = 1;
+/**
+ * @cloudedge/cloud-sdk — the cloud side of cloudedge: device hub, device auth, command
+ * broker, desired/reported state, status ingest, repositories and the cluster-bus seam.
+ */
+export {
+  type AuthFailureReason,
+  type AuthOutcome,
+  DeviceAuthenticator,
+  type DeviceAuthenticatorOptions,
+} from "./auth/device-authenticator.js";
+export { FailureRateLimiter, type RateLimitRule } from "./auth/rate-limiter.js";
+export { type ResumeClaims, ResumeTokens, type TokenVerdict } from "./auth/resume-tokens.js";
+export { bcryptStats, generateSecret, hashSecret, MIN_SECRET_LENGTH, verifySecret } from "./auth/secrets.js";
+export {
+  CommandBroker,
+  type CommandBrokerOptions,
+  type FanOutItem,
+  type SendOptions,
+} from "./broker/command-broker.js";
+export { CommandFailedError, errorForCommand } from "./broker/command-errors.js";
+export { Cloud, type CloudOptions } from "./cloud.js";
+export type { BusHandler, BusReply, BusRequest, ClusterBus } from "./cluster/cluster-bus.js";
+export { LocalClusterBus } from "./cluster/local-cluster-bus.js";
+export {
+  DeviceService,
+  type DeviceServiceOptions,
+  type RegisterDeviceInput,
+} from "./devices/device-service.js";
+export {
+  CloudError,
+  CloudErrorCode,
+  ConflictError,
+  isCloudError,
+  NotFoundError,
+  StoreUnavailableError,
+  ValidationError,
+} from "./errors.js";
+export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-writer.js";
+export {
+  type CloudEvent,
+  type CommandEvent,
+  PRESENCE_REASONS,
+  type PresenceEvent,
+  type PresenceReason,
+  type StateEvent,
+  type StatusEvent,
+} from "./events.js";
+export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
+export {
+  DeviceHub,
+  type DeviceHubEvents,
+  type DeviceHubOptions,
+  type HandshakeState,
+  type HubStats,
+} from "./hub/device-hub.js";
+export { Session } from "./hub/session.js";
+export { HubWebSocketServer } from "./hub/ws-transport.js";
+export * from "./repos/index.js";
+export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";
+export { StatusIngest, type StatusIngestOptions, type StatusRetention } from "./status/status-ingest.js";
+export { type Clock, systemClock } from "./util/clock.js";
+export { CLOUDEDGE_EPOCH, createIdGenerator, type IdGenerator } from "./util/ids.js";
+export { jsonLogger, type Logger, silentLogger } from "./util/logger.js";
+export { WriteBehind, type WriteBehindOptions } from "./util/write-behind.js";

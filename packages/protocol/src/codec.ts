@@ -83,7 +83,7 @@ function checkLimits(value: unknown, limits: DecodeLimits, depth: number): Proto
 
 function readRef(value: Record<string, unknown>): string | undefined {
   const id = value["id"];
-  return typeof id === "string" && id.length <= 64 ? id : undefined;
+  return typeof id === "string" && id.length >= 1 && id.length <= 64 ? id : undefined;
 }
 
 /**

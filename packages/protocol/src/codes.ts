@@ -7,6 +7,8 @@ export const CloseCode = {
   NORMAL: 1000,
   /** RFC 6455: endpoint going away (process exit without a `bye`). */
   GOING_AWAY: 1001,
+  /** RFC 6455: a text frame that is not valid UTF-8 (sent by the WebSocket layer itself). */
+  INVALID_PAYLOAD: 1007,
   /** RFC 6455: a frame or message larger than the negotiated maximum. */
   MESSAGE_TOO_BIG: 1009,
   /** RFC 6455: the server hit an unexpected condition. */
@@ -54,6 +56,7 @@ export const CLOSE_CODES: Readonly<
 > = {
   1000: { name: "NORMAL", meaning: "Normal closure.", advice: "reconnect" },
   1001: { name: "GOING_AWAY", meaning: "The endpoint is going away.", advice: "reconnect" },
+  1007: { name: "INVALID_PAYLOAD", meaning: "A text frame was not valid UTF-8.", advice: "reconnect" },
   1009: {
     name: "MESSAGE_TOO_BIG",
     meaning: "A message exceeded the maximum frame size (default 256 KiB).",

@@ -73,7 +73,10 @@ export const WelcomePdu = Type.Object(
           patch: JsonObject("Merge patch (or the whole document when `full`)."),
           full: Type.Boolean({ description: "true: `patch` is the whole desired document; replace." }),
         },
-        { description: "Present when the device's desiredVersion is behind the hub's." },
+        {
+          description:
+            "Present when the device's desiredVersion differs from the hub's; the hub sends the whole document (full: true).",
+        },
       ),
     ),
   },

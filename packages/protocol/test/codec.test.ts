@@ -89,6 +89,7 @@ const INVALID: InvalidCase[] = [
     undefined,
   ],
   ["ack without id", json({ type: "ack" }), ErrorCode.INVALID_PDU, undefined],
+  ["ack with empty id", json({ type: "ack", id: "" }), ErrorCode.INVALID_PDU, undefined],
   [
     "result ok with error",
     json({ type: "result", id: "a", ok: true, error: { code: "x", message: "" } }),
@@ -192,6 +193,13 @@ describe("invalid wire input", () => {
     expect(result.error.issues).toContainEqual({ path: "/ok", message: "Expected boolean" });
     expect(JSON.stringify(result.error.toPdu())).not.toContain(secret);
     expect(result.error.toPdu()).toMatchObject({ type: "error", code: "invalid_pdu", ref: "cmd-7" });
+  });
+
+  it("always yields an error PDU that itself encodes, whatever the offending id", () => {
+    for (const id of ["", "x".repeat(65), 7, null]) {
+      const result = decode(json({ type: "ack", id }));
+      expect(!result.ok && (() => encode(result.error.toPdu()))()).toBeTypeOf("string");
+    }
   });
 
   it("rejects PDUs from the wrong side with unexpected_pdu", () => {

@@ -3,8 +3,10 @@ import type { CommandStatus, JsonObject } from "@cloudedge/protocol";
 /**
  * Repository interfaces, one per aggregate (docs/architecture.md). Each has a memory, a
  * SQLite and a MySQL implementation, all run against ONE contract suite
- * (test/repos/*.contract.ts). Ids are Snowflakes as decimal strings; SQL stores them as
- * 64-bit integers and never loses precision. Times are epoch milliseconds.
+ * (test/repos/contract/*.contract.ts). Ids are Snowflakes as decimal strings; SQL stores them as
+ * 64-bit integers and never loses precision. Times are epoch milliseconds. Creating a record
+ * with an id that is not a canonical decimal integer throws ValidationError; looking one up
+ * finds nothing. Any driver failure surfaces as StoreUnavailableError.
  */
 
 /** A page of results; pass `nextCursor` as `after` to get the next one. Absent on the last page. */
@@ -102,7 +104,10 @@ export interface DeviceQuery extends PageQuery {
 }
 
 export interface DeviceRepository {
-  /** Throws ConflictError(device_exists) when the (serialNumber, model) pair is taken. */
+  /**
+   * Throws ConflictError(device_exists) when the (serialNumber, model) pair is taken (only when
+   * both are set; an empty string counts as absent), ConflictError(conflict) for a reused id.
+   */
   create(device: NewDevice): Promise<Device>;
   get(id: string): Promise<Device | undefined>;
   findBySerial(serialNumber: string, model: string): Promise<Device | undefined>;
@@ -120,9 +125,9 @@ export interface DeviceRepository {
   ): Promise<void>;
   /** Coarse lastSeen refresh for many devices in one write. */
   touchLastSeen(entries: Array<{ id: string; lastSeenAt: number }>): Promise<void>;
-  /** At hub start-up: everyone persisted online is offline now. Returns how many were. */
+  /** At hub start-up: everyone persisted online is offline now (lastSeenAt kept, or `now` if never set). Returns how many were. */
   markAllOffline(now: number): Promise<number>;
-  /** Deletes the device and its memberships; true when it existed. */
+  /** Deletes the device with its memberships, state, status, events and commands; true when it existed. */
   delete(id: string): Promise<boolean>;
 }
 
@@ -185,6 +190,7 @@ export interface CommandQuery extends PageQuery {
 }
 
 export interface CommandRepository {
+  /** Throws NotFoundError(device_not_found) for an unknown device, ConflictError(conflict) for a reused id. */
   create(command: CommandRecord): Promise<void>;
   get(id: string): Promise<CommandRecord | undefined>;
   /**
@@ -225,7 +231,10 @@ export interface StatusHistoryQuery {
 }
 
 export interface StatusRepository {
-  /** One write for many reports (write-behind). Latest per device keeps the greatest ts. */
+  /**
+   * One write for many reports (write-behind). Latest per device keeps the greatest ts. A second
+   * report with the same (deviceId, ts) is a replay and is dropped; so are reports of unknown devices.
+   */
   insertBatch(records: StatusRecord[]): Promise<void>;
   latest(deviceId: string): Promise<StatusRecord | undefined>;
   history(deviceId: string, query?: StatusHistoryQuery): Promise<StatusRecord[]>;
@@ -245,7 +254,7 @@ export interface DeviceState {
 export interface StateRepository {
   /** A device without stored state has empty documents at version 0. */
   get(deviceId: string): Promise<DeviceState>;
-  /** Compare-and-set on the desired version; false when it was not `expectedVersion`. */
+  /** Compare-and-set on the desired version; false when it was not `expectedVersion`. NotFoundError for an unknown device. */
   setDesired(
     deviceId: string,
     doc: JsonObject,
@@ -253,7 +262,7 @@ export interface StateRepository {
     expectedVersion: number,
     now: number,
   ): Promise<boolean>;
-  /** Compare-and-set on the reported version; false when it was not `expectedVersion`. */
+  /** Compare-and-set on the reported version; false when it was not `expectedVersion`. NotFoundError for an unknown device. */
   setReported(
     deviceId: string,
     doc: JsonObject,
@@ -292,6 +301,7 @@ export interface EventQuery extends PageQuery {
 }
 
 export interface EventLogRepository {
+  /** Events of unknown devices are dropped; a re-appended id keeps the first. */
   append(events: DeviceEvent[]): Promise<void>;
   /** Newest first. */
   list(deviceId: string, query?: EventQuery): Promise<Page<DeviceEvent>>;

@@ -1,0 +1,514 @@
+import {
+  type CommandStatus,
+  commandMachine,
+  ErrorCode,
+  encode,
+  isTerminalStatus,
+  type CommandEvent as MachineEvent,
+  type ResultPdu,
+} from "@cloudedge/protocol";
+import type { ClusterBus } from "../cluster/cluster-bus.js";
+import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
+import type { EventLogAppend } from "../event-log/event-log-writer.js";
+import type { CloudEvent } from "../events.js";
+import type { DeviceHub } from "../hub/device-hub.js";
+import type { Session } from "../hub/session.js";
+import type { CommandError, CommandQuery, CommandRecord, Page, Store } from "../repos/types.js";
+import { type Clock, systemClock } from "../util/clock.js";
+import type { IdGenerator } from "../util/ids.js";
+import { KeyedQueue } from "../util/keyed-queue.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { CommandFailedError, errorForCommand } from "./command-errors.js";
+
+export interface SendOptions {
+  /** How long the device has, from the first sending, to answer. Default 30 s. */
+  timeoutMs?: number;
+  /** How long the command may wait QUEUED for an offline device; without it, offline fails at once. */
+  ttlMs?: number;
+  /** Set by group fan-out. */
+  groupId?: string;
+}
+
+export interface FanOutItem {
+  deviceId: string;
+  commandId?: string;
+  status?: CommandStatus;
+  error?: { code: string; message: string };
+}
+
+export interface CommandBrokerOptions {
+  store: Store;
+  hub: DeviceHub;
+  bus: ClusterBus;
+  ids: IdGenerator;
+  clock?: Clock;
+  logger?: Logger;
+  /** Appends to the device's event log. */
+  log?: EventLogAppend;
+  defaultTimeoutMs?: number;
+  /** Upper bound for timeoutMs and ttlMs. Default 24 h / 30 days. */
+  maxTimeoutMs?: number;
+  maxTtlMs?: number;
+  /** Deadline and TTL sweep period. Default 1 s. */
+  sweepMs?: number;
+}
+
+type Tracked = { deviceId: string; deadline: number | null; expiresAt: number | null };
+
+/**
+ * Command RPC (docs/protocol.md §6): persisted records walking the protocol's command
+ * state machine, delivery to wherever the device is connected (through the ClusterBus),
+ * QUEUED commands for offline devices with a TTL, redelivery after a lost session
+ * (at-least-once; devices dedupe), deadlines and TTLs in one sweep, restart recovery.
+ */
+export class CommandBroker {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly perDevice = new KeyedQueue();
+  /** Non-terminal commands this node knows of, for the deadline/TTL sweep. */
+  private readonly tracked = new Map<string, Tracked>();
+  private readonly waiters = new Map<string, Set<(command: CommandRecord) => void>>();
+  private readonly timer: unknown;
+  private readonly unsubscribe: () => void;
+  private closed = false;
+
+  constructor(private readonly options: CommandBrokerOptions) {
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    const { hub, bus } = options;
+    hub.on("online", (session) => void this.flush(session));
+    hub.on("presence", (event) => {
+      if (!event.online) void this.requeueInFlight(event.deviceId);
+    });
+    // Acks and results of one device are handled in arrival order: a result racing its own
+    // ack would otherwise lose the compare-and-set and be dropped.
+    hub.on("pdu", (session, pdu) => {
+      if (pdu.type === "ack") void this.perDevice.run(session.deviceId, () => this.onAck(session, pdu.id));
+      else if (pdu.type === "result")
+        void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
+    });
+    hub.onDeliver((session) => this.flush(session));
+    // Results recorded by other nodes wake waiters here.
+    this.unsubscribe = bus.subscribe((event) => {
+      if (event.type === "command" && isTerminalStatus(event.command.status)) this.settle(event.command);
+    });
+    this.timer = this.clock.setInterval(() => void this.sweep(), options.sweepMs ?? 1000);
+  }
+
+  /**
+   * Restart recovery: commands left SENT/DELIVERED by a previous run are re-queued (the
+   * device dedupes the redelivery) unless their deadline passed (TIMED_OUT); QUEUED ones
+   * past their TTL become EXPIRED. Nothing stays stuck.
+   */
+  async recover(): Promise<{ requeued: number; timedOut: number; expired: number }> {
+    const counts = { requeued: 0, timedOut: 0, expired: 0 };
+    const now = this.clock.now();
+    for (const command of await this.options.store.commands.listNonTerminal()) {
+      if (command.deadline !== null && command.deadline <= now) {
+        if (await this.move(command, "timeout", { error: timeoutError(command.status) })) counts.timedOut++;
+      } else if (
+        command.status === "QUEUED" &&
+        command.attempts === 0 &&
+        command.expiresAt !== null &&
+        command.expiresAt <= now
+      ) {
+        if (await this.move(command, "expire", {})) counts.expired++;
+      } else if (command.status !== "QUEUED") {
+        if (await this.move(command, "requeue", {})) counts.requeued++;
+      } else {
+        this.track(command);
+      }
+    }
+    return counts;
+  }
+
+  /** Creates a command and starts delivering it; resolves with the record at once. */
+  async send(
+    deviceId: string,
+    method: string,
+    params: unknown,
+    options: SendOptions = {},
+  ): Promise<CommandRecord> {
+    if (this.closed) throw new CloudError(CloudErrorCode.SHUTTING_DOWN, "the server is shutting down", 503);
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
+    this.validate(method, params, timeoutMs, options.ttlMs);
+    const device = await this.options.store.devices.get(deviceId);
+    if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    if (device.disabled) throw new CloudError(CloudErrorCode.DEVICE_DISABLED, "the device is disabled", 409);
+
+    const now = this.clock.now();
+    const command: CommandRecord = {
+      id: this.options.ids(),
+      deviceId,
+      method,
+      params: params ?? null,
+      status: "QUEUED",
+      result: null,
+      error: null,
+      timeoutMs,
+      expiresAt: options.ttlMs !== undefined ? now + options.ttlMs : null,
+      deadline: null,
+      attempts: 0,
+      groupId: options.groupId ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.options.store.commands.create(command);
+    this.track(command);
+    this.changed(command);
+
+    const reply = await this.options.bus.request(deviceId, { kind: "deliver" });
+    if (reply === "no_responders" && command.expiresAt === null) {
+      // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
+      const failed = await this.move(command, "fail", {
+        error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
+      });
+      const final = failed ?? (await this.get(command.id));
+      throw (
+        errorForCommand(final) ??
+        new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
+      );
+    }
+    return (await this.options.store.commands.get(command.id)) ?? command;
+  }
+
+  /** Sends and waits for the outcome: the device's result data, or a CommandFailedError. */
+  async call(deviceId: string, method: string, params: unknown, options: SendOptions = {}): Promise<unknown> {
+    const sent = await this.send(deviceId, method, params, options);
+    const waitMs = (options.ttlMs ?? 0) + sent.timeoutMs + 1_000;
+    const final = await this.wait(sent.id, waitMs);
+    const error = errorForCommand(final);
+    if (error) throw error;
+    if (final.status !== "SUCCEEDED") {
+      throw new CommandFailedError(CloudErrorCode.RESULT_TIMEOUT, "no outcome in time", 504, final);
+    }
+    return final.result;
+  }
+
+  /** Resolves with the command once terminal, or as it stands when `timeoutMs` passes. */
+  async wait(commandId: string, timeoutMs: number): Promise<CommandRecord> {
+    const current = await this.get(commandId);
+    if (isTerminalStatus(current.status)) return current;
+    return new Promise<CommandRecord>((resolve) => {
+      const set = this.waiters.get(commandId) ?? new Set<(command: CommandRecord) => void>();
+      this.waiters.set(commandId, set);
+      const done = (command: CommandRecord) => {
+        this.clock.clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(commandId);
+        resolve(command);
+      };
+      const timer = this.clock.setTimeout(() => {
+        void this.get(commandId).then(done, () => done(current));
+      }, timeoutMs);
+      set.add(done);
+    });
+  }
+
+  async get(commandId: string): Promise<CommandRecord> {
+    const command = await this.options.store.commands.get(commandId);
+    if (!command) throw new NotFoundError(CloudErrorCode.COMMAND_NOT_FOUND, "no such command");
+    return command;
+  }
+
+  list(deviceId: string, query?: CommandQuery): Promise<Page<CommandRecord>> {
+    return this.options.store.commands.listByDevice(deviceId, query);
+  }
+
+  /** Cancels a command that is still QUEUED; later ones may already be running on the device. */
+  async cancel(commandId: string): Promise<CommandRecord> {
+    const command = await this.get(commandId);
+    if (command.status !== "QUEUED") {
+      throw new CloudError(
+        CloudErrorCode.NOT_CANCELABLE,
+        `a ${command.status} command cannot be canceled`,
+        409,
+        true,
+        {
+          status: command.status,
+        },
+      );
+    }
+    const canceled = await this.move(command, "cancel", {});
+    if (!canceled) return this.cancel(commandId); // it moved meanwhile: answer for its new status
+    return canceled;
+  }
+
+  /** Sends to every member of a group, at most `concurrency` at a time; one entry per device. */
+  async fanOut(
+    groupId: string,
+    method: string,
+    params: unknown,
+    options: SendOptions & { concurrency?: number } = {},
+  ): Promise<FanOutItem[]> {
+    const group = await this.options.store.groups.get(groupId);
+    if (!group) throw new NotFoundError(CloudErrorCode.GROUP_NOT_FOUND, "no such group");
+    const deviceIds: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await this.options.store.groups.listDeviceIds(groupId, {
+        limit: 1000,
+        ...(after ? { after } : {}),
+      });
+      deviceIds.push(...page.items);
+      after = page.nextCursor;
+    } while (after);
+
+    const items: FanOutItem[] = new Array(deviceIds.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < deviceIds.length) {
+        const index = next++;
+        const deviceId = deviceIds[index] as string;
+        try {
+          const command = await this.send(deviceId, method, params, { ...options, groupId });
+          items[index] = { deviceId, commandId: command.id, status: command.status };
+        } catch (error) {
+          const commandId = error instanceof CommandFailedError ? error.command.id : undefined;
+          const code = error instanceof CloudError ? error.code : "internal_error";
+          const message = error instanceof CloudError ? error.message : "unexpected error";
+          items[index] = {
+            deviceId,
+            ...(commandId ? { commandId, status: (error as CommandFailedError).command.status } : {}),
+            error: { code, message },
+          };
+        }
+      }
+    };
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 16, deviceIds.length)) }, worker),
+    );
+    return items;
+  }
+
+  /** Sends a session its QUEUED commands, oldest first. */
+  private flush(session: Session): Promise<boolean> {
+    return this.perDevice.run(session.deviceId, async () => {
+      const queued = await this.options.store.commands.listQueued(session.deviceId);
+      for (const command of queued) {
+        if (session.closed) return false;
+        const now = this.clock.now();
+        if (command.deadline !== null && command.deadline <= now) {
+          await this.move(command, "timeout", { error: timeoutError("SENT") });
+          continue;
+        }
+        if (command.attempts === 0 && command.expiresAt !== null && command.expiresAt <= now) {
+          await this.move(command, "expire", {});
+          continue;
+        }
+        // The deadline counts from the first sending; redeliveries keep it.
+        const deadline = command.deadline ?? now + command.timeoutMs;
+        const sent = await this.move(command, "send", { deadline, attempts: command.attempts + 1 });
+        if (!sent) continue; // canceled or taken meanwhile
+        const ok = this.options.hub.send(session.deviceId, {
+          type: "cmd",
+          id: sent.id,
+          method: sent.method,
+          ...(sent.params !== null ? { params: sent.params } : {}),
+          deadline,
+          timeoutMs: Math.max(0, deadline - now),
+        });
+        if (!ok) await this.move(sent, "requeue", {});
+      }
+      return true;
+    });
+  }
+
+  private requeueInFlight(deviceId: string): Promise<void> {
+    return this.perDevice.run(deviceId, async () => {
+      for (const [id, tracked] of this.tracked) {
+        if (tracked.deviceId !== deviceId) continue;
+        const command = await this.options.store.commands.get(id);
+        if (command && (command.status === "SENT" || command.status === "DELIVERED")) {
+          await this.move(command, "requeue", {});
+        }
+      }
+      // A replacing session may already be online: give it what was just requeued.
+      const session = this.options.hub.session(deviceId);
+      if (session) void this.flush(session);
+    });
+  }
+
+  private async onAck(session: Session, commandId: string): Promise<void> {
+    const command = await this.options.store.commands.get(commandId);
+    if (!command || command.deviceId !== session.deviceId) {
+      this.unknownCommand(session, commandId);
+      return;
+    }
+    if (command.status === "SENT") await this.move(command, "ack", {});
+    // Duplicate acks (redelivery) and acks after the outcome are harmless: ignored.
+  }
+
+  private async onResult(session: Session, pdu: ResultPdu): Promise<void> {
+    const command = await this.options.store.commands.get(pdu.id);
+    if (!command || command.deviceId !== session.deviceId) {
+      this.unknownCommand(session, pdu.id);
+      return;
+    }
+    if (isTerminalStatus(command.status)) return; // late or duplicate: the first outcome stands
+    if (pdu.ok) {
+      await this.move(command, "succeed", { result: pdu.data ?? null });
+    } else {
+      const error: CommandError = {
+        code: pdu.error?.code ?? ErrorCode.EXECUTOR_ERROR,
+        message: pdu.error?.message ?? "",
+      };
+      if (pdu.error?.details !== undefined) error.details = pdu.error.details;
+      await this.move(command, "fail", { error });
+    }
+  }
+
+  private unknownCommand(session: Session, commandId: string): void {
+    this.options.hub.send(session.deviceId, {
+      type: "error",
+      code: ErrorCode.UNKNOWN_COMMAND,
+      message: "unknown command id",
+      ...(/^[A-Za-z0-9_-]{1,64}$/.test(commandId) ? { ref: commandId } : {}),
+    });
+  }
+
+  /**
+   * Applies one state-machine event with a compare-and-set on the stored status; returns
+   * the new record, or undefined when the command had moved on (another node, a race).
+   */
+  private async move(
+    command: CommandRecord,
+    event: MachineEvent,
+    patch: Partial<Pick<CommandRecord, "result" | "error" | "deadline" | "attempts">>,
+  ): Promise<CommandRecord | undefined> {
+    const status = commandMachine.next(command.status, event);
+    if (status === undefined) return undefined;
+    const updated = await this.options.store.commands.transition(command.id, command.status, {
+      ...patch,
+      status,
+      updatedAt: this.clock.now(),
+    });
+    if (!updated) return undefined;
+    this.changed(updated);
+    return updated;
+  }
+
+  private changed(command: CommandRecord): void {
+    if (isTerminalStatus(command.status)) {
+      this.tracked.delete(command.id);
+      this.settle(command);
+    } else {
+      this.track(command);
+    }
+    this.options.log?.(
+      command.deviceId,
+      "command",
+      command.status,
+      { commandId: command.id, method: command.method },
+      command.updatedAt,
+    );
+    const event: CloudEvent = { type: "command", deviceId: command.deviceId, at: command.updatedAt, command };
+    void this.options.bus.publish(event).catch(() => {});
+  }
+
+  private settle(command: CommandRecord): void {
+    const set = this.waiters.get(command.id);
+    if (set) for (const done of [...set]) done(command);
+  }
+
+  private track(command: CommandRecord): void {
+    this.tracked.set(command.id, {
+      deviceId: command.deviceId,
+      deadline: command.deadline,
+      expiresAt: command.expiresAt,
+    });
+  }
+
+  /** Deadlines of sent commands and TTLs of queued ones, for everything this node tracks. */
+  async sweep(): Promise<void> {
+    if (this.sweeping) return;
+    this.sweeping = true;
+    try {
+      await this.sweepOnce();
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, "command sweep failed");
+    } finally {
+      this.sweeping = false;
+    }
+  }
+
+  private sweeping = false;
+
+  private async sweepOnce(): Promise<void> {
+    const now = this.clock.now();
+    for (const [id, tracked] of this.tracked) {
+      const due =
+        (tracked.deadline !== null && tracked.deadline <= now) ||
+        (tracked.expiresAt !== null && tracked.expiresAt <= now);
+      if (!due) continue;
+      const command = await this.options.store.commands.get(id);
+      if (!command || isTerminalStatus(command.status)) {
+        this.tracked.delete(id);
+        continue;
+      }
+      if (command.deadline !== null && command.deadline <= now) {
+        await this.move(command, "timeout", { error: timeoutError(command.status) });
+      } else if (
+        command.status === "QUEUED" &&
+        command.attempts === 0 &&
+        command.expiresAt !== null &&
+        command.expiresAt <= now
+      ) {
+        await this.move(command, "expire", {});
+      } else {
+        this.track(command);
+      }
+    }
+  }
+
+  private validate(method: string, params: unknown, timeoutMs: number, ttlMs: number | undefined): void {
+    const fields: Array<{ path: string; message: string }> = [];
+    const maxTimeout = this.options.maxTimeoutMs ?? 86_400_000;
+    const maxTtl = this.options.maxTtlMs ?? 30 * 86_400_000;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > maxTimeout) {
+      fields.push({ path: "/timeoutMs", message: `must be an integer in 1..${maxTimeout}` });
+    }
+    if (ttlMs !== undefined && (!Number.isInteger(ttlMs) || ttlMs < 1 || ttlMs > maxTtl)) {
+      fields.push({ path: "/ttlMs", message: `must be an integer in 1..${maxTtl}` });
+    }
+    if (fields.length === 0) {
+      // The cmd PDU this becomes must be one the device accepts (method syntax, frame size).
+      try {
+        encode(
+          {
+            type: "cmd",
+            id: "probe",
+            method,
+            ...(params !== undefined && params !== null ? { params } : {}),
+            deadline: 0,
+            timeoutMs,
+          },
+          { limits: this.options.hub.limits },
+        );
+      } catch (error) {
+        const issues = (error as { issues?: Array<{ path: string; message: string }> }).issues ?? [];
+        const code = (error as { code?: string }).code;
+        if (code === "frame_too_large") fields.push({ path: "/params", message: "too large for one frame" });
+        else if (issues.length > 0)
+          fields.push(
+            ...issues.map((i) => ({ path: i.path.replace(/^\/method/, "/method"), message: i.message })),
+          );
+        else fields.push({ path: "/params", message: "not valid JSON within the protocol limits" });
+      }
+    }
+    if (fields.length > 0) throw new ValidationError("invalid command", fields);
+  }
+
+  /** Stops the sweep; pending waiters resolve as their timers fire. */
+  close(): void {
+    this.closed = true;
+    this.clock.clearInterval(this.timer);
+    this.unsubscribe();
+  }
+}
+
+function timeoutError(status: CommandStatus): CommandError {
+  return status === "DELIVERED"
+    ? { code: CloudErrorCode.RESULT_TIMEOUT, message: "no result before the deadline" }
+    : { code: CloudErrorCode.DELIVERY_TIMEOUT, message: "no acknowledgement before the deadline" };
+}

@@ -1,0 +1,159 @@
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import { EventEmitter } from "eventemitter3";
+import { DeviceAuthenticator, type DeviceAuthenticatorOptions } from "./auth/device-authenticator.js";
+import { ResumeTokens } from "./auth/resume-tokens.js";
+import { CommandBroker } from "./broker/command-broker.js";
+import type { ClusterBus } from "./cluster/cluster-bus.js";
+import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
+import { DeviceService } from "./devices/device-service.js";
+import { EventLogWriter } from "./event-log/event-log-writer.js";
+import type { CloudEvent } from "./events.js";
+import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
+import { HubWebSocketServer } from "./hub/ws-transport.js";
+import type { Store } from "./repos/types.js";
+import { StateService } from "./state/state-service.js";
+import { StatusIngest, type StatusIngestOptions } from "./status/status-ingest.js";
+import { type Clock, systemClock } from "./util/clock.js";
+import { createIdGenerator, type IdGenerator } from "./util/ids.js";
+import { type Logger, silentLogger } from "./util/logger.js";
+
+export interface CloudOptions {
+  store: Store;
+  /** HMAC key for resume tokens (≥32 bytes). */
+  tokenKey: string;
+  /** Resume-token lifetime. Default 7 days. */
+  tokenTtlMs?: number;
+  bus?: ClusterBus;
+  clock?: Clock;
+  logger?: Logger;
+  ids?: IdGenerator;
+  bcryptCost?: number;
+  hub?: Omit<DeviceHubOptions, "devices" | "authenticator" | "tokens" | "bus" | "clock" | "logger">;
+  auth?: Pick<DeviceAuthenticatorOptions, "perDevice" | "perAddress" | "acceptTokens">;
+  status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
+  commands?: { defaultTimeoutMs?: number; sweepMs?: number };
+  /** Event-log retention. Default 30 days. */
+  eventRetentionMs?: number;
+}
+
+/**
+ * The cloud side composed: hub, broker, state, status, device lifecycle and event log over
+ * one store and one cluster bus. `events` carries every CloudEvent of the cluster.
+ */
+export class Cloud {
+  readonly hub: DeviceHub;
+  readonly broker: CommandBroker;
+  readonly state: StateService;
+  readonly status: StatusIngest;
+  readonly devices: DeviceService;
+  readonly eventLog: EventLogWriter;
+  readonly bus: ClusterBus;
+  readonly tokens: ResumeTokens;
+  readonly events = new EventEmitter<{ event: (event: CloudEvent) => void }>();
+  private readonly servers: HubWebSocketServer[] = [];
+  private readonly unsubscribe: () => void;
+  private readonly retentionTimer: unknown;
+  private readonly clock: Clock;
+
+  constructor(readonly options: CloudOptions) {
+    const { store } = options;
+    const clock = options.clock ?? systemClock;
+    this.clock = clock;
+    const logger = options.logger ?? silentLogger;
+    const ids = options.ids ?? createIdGenerator();
+    this.bus = options.bus ?? new LocalClusterBus();
+    this.tokens = new ResumeTokens(options.tokenKey, options.tokenTtlMs);
+    const authenticator = new DeviceAuthenticator({
+      devices: store.devices,
+      tokens: this.tokens,
+      clock,
+      ...options.auth,
+    });
+    this.hub = new DeviceHub({
+      ...options.hub,
+      devices: store.devices,
+      authenticator,
+      tokens: this.tokens,
+      bus: this.bus,
+      clock,
+      logger,
+    });
+    this.eventLog = new EventLogWriter(store.events, ids, clock, logger);
+    this.devices = new DeviceService({
+      store,
+      bus: this.bus,
+      ids,
+      clock,
+      ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
+      log: (deviceId, kind, data) => this.eventLog.append(deviceId, kind, null, data ?? null),
+    });
+    const log = this.eventLog.append.bind(this.eventLog);
+    this.broker = new CommandBroker({
+      store,
+      hub: this.hub,
+      bus: this.bus,
+      ids,
+      clock,
+      logger,
+      log,
+      ...options.commands,
+    });
+    this.state = new StateService({ store, hub: this.hub, bus: this.bus, clock, logger, log });
+    this.status = new StatusIngest({ store, hub: this.hub, bus: this.bus, clock, logger, ...options.status });
+
+    this.hub.on("presence", (event) => void this.bus.publish(event).catch(() => {}));
+    this.hub.on("authFailed", (failure) => {
+      if (failure.deviceId)
+        this.eventLog.append(failure.deviceId, "auth_failed", failure.reason, {
+          remoteAddress: failure.remoteAddress,
+        });
+    });
+    this.hub.on("presence", (event) =>
+      this.eventLog.append(
+        event.deviceId,
+        event.online ? "connected" : "disconnected",
+        event.reason,
+        { sessionId: event.sessionId },
+        event.at,
+      ),
+    );
+    this.unsubscribe = this.bus.subscribe((event) => this.events.emit("event", event));
+    const retentionMs = options.eventRetentionMs ?? 30 * 86_400_000;
+    this.retentionTimer = clock.setInterval(
+      () => void store.events.prune(clock.now() - retentionMs).catch(() => {}),
+      600_000,
+    );
+  }
+
+  /** Recovers commands left non-terminal by a previous run; call once at start-up. */
+  async start(): Promise<{ requeued: number; timedOut: number; expired: number }> {
+    await this.options.store.devices.markAllOffline(this.clock.now());
+    return this.broker.recover();
+  }
+
+  /** Serves `/ws` (or `path`) on an HTTP(S) server. */
+  attach(server: HttpServer | HttpsServer, path = "/ws"): HubWebSocketServer {
+    const wsServer = new HubWebSocketServer(this.hub).attach(server, path);
+    this.servers.push(wsServer);
+    return wsServer;
+  }
+
+  /** A WebSocket server without attaching, for servers that route upgrades themselves. */
+  webSocketServer(): HubWebSocketServer {
+    const wsServer = new HubWebSocketServer(this.hub);
+    this.servers.push(wsServer);
+    return wsServer;
+  }
+
+  /** Graceful shutdown: bye to every device with jittered retry-after, flush pending writes. */
+  async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
+    this.clock.clearInterval(this.retentionTimer);
+    this.broker.close();
+    await this.hub.close(options);
+    await Promise.all(this.servers.map((s) => s.close(options.graceMs)));
+    await this.status.close();
+    await this.eventLog.close();
+    this.unsubscribe();
+  }
+}

@@ -1,0 +1,38 @@
+import type { CloudEvent, PresenceReason } from "../events.js";
+
+/** Something one node asks of the node that holds a device's session. */
+export type BusRequest =
+  /** Send the device its QUEUED commands now. */
+  | { kind: "deliver" }
+  /** Push a desired-state change to the device. */
+  | { kind: "desired"; version: number; patch: Record<string, unknown>; full?: boolean }
+  /** Close the device's session (unless it is `keepSessionId`, the one that just took over). */
+  | { kind: "disconnect"; closeCode: number; reason: PresenceReason; keepSessionId?: string };
+
+export type BusReply = { ok: boolean };
+
+/** Handles requests for devices this node holds. */
+export type BusHandler = (deviceId: string, request: BusRequest) => Promise<BusReply>;
+
+/**
+ * The seam between hubs (docs/architecture.md): presence and commands routed to wherever a
+ * device is connected, events fanned out to every node. `LocalClusterBus` serves one
+ * process; a NATS implementation serves many. Requests have request/reply semantics with
+ * "no responders" when no node holds the device.
+ */
+export interface ClusterBus {
+  readonly nodeId: string;
+  /** Sends an event to every node's subscribers, this one included. */
+  publish(event: CloudEvent): Promise<void>;
+  /** Receives events from every node; returns the unsubscribe function. */
+  subscribe(listener: (event: CloudEvent) => void): () => void;
+  /** Registers the handler for requests addressed to devices this node holds. */
+  serve(handler: BusHandler): void;
+  /** This node now holds the device's session: requests for it come here. */
+  hold(deviceId: string): Promise<void>;
+  /** This node no longer holds the device's session. */
+  release(deviceId: string): Promise<void>;
+  /** Asks the node holding the device; "no_responders" when none does. */
+  request(deviceId: string, request: BusRequest, timeoutMs?: number): Promise<BusReply | "no_responders">;
+  close(): Promise<void>;
+}

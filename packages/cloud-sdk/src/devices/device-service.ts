@@ -1,0 +1,121 @@
+import { CloseCode } from "@cloudedge/protocol";
+import { generateSecret, hashSecret, MIN_SECRET_LENGTH } from "../auth/secrets.js";
+import type { ClusterBus } from "../cluster/cluster-bus.js";
+import { CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
+import type { PresenceReason } from "../events.js";
+import type { Device, DevicePatch, Hardware, Software, Store } from "../repos/types.js";
+import { type Clock, systemClock } from "../util/clock.js";
+import type { IdGenerator } from "../util/ids.js";
+
+export interface RegisterDeviceInput {
+  name: string;
+  type?: string;
+  description?: string;
+  labels?: Record<string, string>;
+  hardware?: Partial<Hardware>;
+  software?: Software;
+  /** A factory-provisioned secret (≥16 characters); generated when absent. */
+  secret?: string;
+}
+
+export interface DeviceServiceOptions {
+  store: Store;
+  bus: ClusterBus;
+  ids: IdGenerator;
+  clock?: Clock;
+  /** bcrypt cost. Default 10. */
+  bcryptCost?: number;
+  /** Appends to the device's event log. */
+  log?: (
+    deviceId: string,
+    kind: "registered" | "updated" | "secret_rotated",
+    data?: Record<string, unknown>,
+  ) => void;
+}
+
+/**
+ * Device lifecycle: registration (secret shown once, stored as a bcrypt hash), updates,
+ * secret rotation and deletion. Anything that revokes credentials bumps the generation
+ * (so resume tokens die) and closes a live session wherever it is.
+ */
+export class DeviceService {
+  private readonly clock: Clock;
+
+  constructor(private readonly options: DeviceServiceOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Registers a device; the returned secret is the only time it is ever shown. */
+  async register(input: RegisterDeviceInput): Promise<{ device: Device; secret: string }> {
+    if (
+      input.secret !== undefined &&
+      (input.secret.length < MIN_SECRET_LENGTH || input.secret.length > 256)
+    ) {
+      throw new ValidationError("invalid device", [
+        { path: "/secret", message: `must be ${MIN_SECRET_LENGTH} to 256 characters` },
+      ]);
+    }
+    const secret = input.secret ?? generateSecret();
+    const secretHash = await hashSecret(secret, this.options.bcryptCost ?? 10);
+    const device = await this.options.store.devices.create({
+      id: this.options.ids(),
+      name: input.name,
+      ...(input.type !== undefined ? { type: input.type } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.labels !== undefined ? { labels: input.labels } : {}),
+      ...(input.hardware !== undefined ? { hardware: input.hardware } : {}),
+      ...(input.software !== undefined ? { software: input.software } : {}),
+      secretHash,
+      createdAt: this.clock.now(),
+    });
+    this.options.log?.(device.id, "registered");
+    return { device, secret };
+  }
+
+  async get(id: string): Promise<Device> {
+    const device = await this.options.store.devices.get(id);
+    if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    return device;
+  }
+
+  /** Updates fields; disabling closes the live session (DEVICE_DISABLED) and kills tokens. */
+  async update(id: string, patch: DevicePatch): Promise<Device> {
+    const before = await this.get(id);
+    const device = await this.options.store.devices.update(id, patch, this.clock.now());
+    if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    this.options.log?.(id, "updated", { fields: Object.keys(patch) });
+    if (device.disabled && !before.disabled)
+      await this.disconnect(id, CloseCode.DEVICE_DISABLED, "auth_revoked");
+    return device;
+  }
+
+  /** New secret, shown once; the old secret, its tokens and the live session stop working. */
+  async rotateSecret(id: string, secret?: string): Promise<{ device: Device; secret: string }> {
+    if (secret !== undefined && (secret.length < MIN_SECRET_LENGTH || secret.length > 256)) {
+      throw new ValidationError("invalid secret", [
+        { path: "/secret", message: `must be ${MIN_SECRET_LENGTH} to 256 characters` },
+      ]);
+    }
+    const next = secret ?? generateSecret();
+    const hash = await hashSecret(next, this.options.bcryptCost ?? 10);
+    const generation = await this.options.store.devices.setSecret(id, hash, this.clock.now());
+    if (generation === undefined) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    this.options.log?.(id, "secret_rotated");
+    await this.disconnect(id, CloseCode.AUTH_REVOKED, "auth_revoked");
+    return { device: await this.get(id), secret: next };
+  }
+
+  /** Deletes the device (and what belongs to it) and closes its session. */
+  async delete(id: string): Promise<void> {
+    if (!(await this.options.store.devices.delete(id))) {
+      throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    }
+    await this.disconnect(id, CloseCode.AUTH_REVOKED, "auth_revoked");
+  }
+
+  private async disconnect(deviceId: string, closeCode: number, reason: PresenceReason): Promise<void> {
+    await this.options.bus
+      .request(deviceId, { kind: "disconnect", closeCode, reason })
+      .catch(() => undefined);
+  }
+}

@@ -1,0 +1,59 @@
+import type { CommandRecord, StatusRecord } from "./repos/types.js";
+
+/** Why a device went online or offline (docs/protocol.md, presence). */
+export type PresenceReason =
+  | "connected"
+  | "client_closed"
+  | "server_closed"
+  | "heartbeat_timeout"
+  | "replaced"
+  | "auth_revoked"
+  | "server_shutdown"
+  | "connection_lost";
+
+export const PRESENCE_REASONS: readonly PresenceReason[] = [
+  "connected",
+  "client_closed",
+  "server_closed",
+  "heartbeat_timeout",
+  "replaced",
+  "auth_revoked",
+  "server_shutdown",
+  "connection_lost",
+];
+
+export interface PresenceEvent {
+  type: "presence";
+  deviceId: string;
+  at: number;
+  online: boolean;
+  reason: PresenceReason;
+  sessionId: string;
+  nodeId: string;
+}
+
+export interface StatusEvent {
+  type: "status";
+  deviceId: string;
+  at: number;
+  status: StatusRecord;
+}
+
+export interface StateEvent {
+  type: "state";
+  deviceId: string;
+  at: number;
+  side: "desired" | "reported";
+  version: number;
+  patch: Record<string, unknown>;
+}
+
+export interface CommandEvent {
+  type: "command";
+  deviceId: string;
+  at: number;
+  command: CommandRecord;
+}
+
+/** What the cloud tells the world: fanned out across a cluster, served as SSE by the reference server. */
+export type CloudEvent = PresenceEvent | StatusEvent | StateEvent | CommandEvent;

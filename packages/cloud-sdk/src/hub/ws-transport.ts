@@ -1,0 +1,75 @@
+import type { Server as HttpServer, IncomingMessage } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Duplex } from "node:stream";
+import { type WebSocket, WebSocketServer } from "ws";
+import type { DeviceConnection } from "./connection.js";
+import type { DeviceHub } from "./device-hub.js";
+
+/** Adapts a `ws` socket to the hub's DeviceConnection. */
+function adapt(ws: WebSocket, remoteAddress: string): DeviceConnection {
+  return {
+    remoteAddress,
+    get bufferedAmount() {
+      return ws.bufferedAmount;
+    },
+    send: (text) => ws.send(text),
+    close: (code, reason) => ws.close(code, reason),
+    terminate: () => ws.terminate(),
+  };
+}
+
+/**
+ * Serves a DeviceHub over WebSockets: permessage-deflate off (docs/protocol.md §2), the
+ * hub's frame limit as maxPayload (ws closes with 1009 beyond it), UTF-8 validated by ws.
+ */
+export class HubWebSocketServer {
+  readonly wss: WebSocketServer;
+
+  constructor(private readonly hub: DeviceHub) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: hub.limits.maxFrameBytes,
+      perMessageDeflate: false,
+      clientTracking: true,
+    });
+  }
+
+  /** Completes an HTTP upgrade (for servers that route upgrades themselves). */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      const remoteAddress = request.socket.remoteAddress ?? "unknown";
+      const handle = this.hub.accept(adapt(ws, remoteAddress));
+      ws.on("message", (data: Buffer) => handle.message(data));
+      ws.on("close", (code: number) => handle.closed(code));
+      // Oversize frames, bad UTF-8 and other transport errors: ws closes the socket itself.
+      ws.on("error", () => {});
+    });
+  }
+
+  /** Serves upgrades of `path` on an HTTP(S) server; other paths get 404. */
+  attach(server: HttpServer | HttpsServer, path = "/ws"): this {
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const pathname = new URL(request.url ?? "/", "http://localhost").pathname;
+      if (pathname === path) {
+        this.handleUpgrade(request, socket, head);
+      } else if (server.listenerCount("upgrade") === 1) {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+      }
+    });
+    return this;
+  }
+
+  /**
+   * Stops accepting; gives sockets `graceMs` to finish their close handshake (the hub has
+   * already sent bye + close), then drops the rest.
+   */
+  async close(graceMs = 2_000): Promise<void> {
+    const deadline = Date.now() + graceMs;
+    while (this.wss.clients.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const ws of this.wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+}

@@ -1,0 +1,93 @@
+import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
+import { StoreUnavailableError } from "../../errors.js";
+import type { Row, SqlParam } from "../sql/rows.js";
+import { isDeadlock, mapMysqlError, type OnDuplicate } from "./mysql-errors.js";
+
+/** Something statements run on: the pool, or one connection inside a transaction. */
+export interface MysqlRunner {
+  /** A fixed statement as a server-side prepared statement (cached per connection). */
+  rows(sql: string, params?: SqlParam[]): Promise<Row[]>;
+  write(sql: string, params?: SqlParam[]): Promise<number>;
+  /** Statements whose text varies with the data (multi-row inserts, IN lists): client-side escaped, not prepared, so they do not fill the statement cache. */
+  writeText(sql: string, params: SqlParam[]): Promise<number>;
+  rowsText(sql: string, params: SqlParam[]): Promise<Row[]>;
+}
+
+type Queryable = Pool | PoolConnection;
+
+function runner(on: Queryable): MysqlRunner {
+  return {
+    async rows(sql, params = []) {
+      const [rows] = await on.execute(sql, params);
+      return rows as Row[];
+    },
+    async write(sql, params = []) {
+      const [header] = await on.execute<ResultSetHeader>(sql, params);
+      return header.affectedRows;
+    },
+    async writeText(sql, params) {
+      const [header] = await on.query<ResultSetHeader>(sql, params);
+      return header.affectedRows;
+    },
+    async rowsText(sql, params) {
+      const [rows] = await on.query(sql, params);
+      return rows as Row[];
+    },
+  };
+}
+
+const DEADLOCK_RETRIES = 3;
+
+/** The mysql2 pool of a store, with error mapping and transactions. */
+export class MysqlDb {
+  private closed = false;
+  private readonly poolRunner: MysqlRunner;
+
+  constructor(readonly pool: Pool) {
+    this.poolRunner = runner(pool);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Runs statements on the pool (each may use a different connection), mapping driver errors. */
+  async run<T>(work: (db: MysqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(new Error("mysql store is closed"));
+    try {
+      return await work(this.poolRunner);
+    } catch (err) {
+      throw mapMysqlError(err, onDuplicate);
+    }
+  }
+
+  /** Runs `work` in a transaction on one connection; a deadlock victim is retried, as InnoDB expects. */
+  async tx<T>(work: (db: MysqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
+    return this.run(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const conn = await this.pool.getConnection();
+        let broken = false;
+        try {
+          await conn.beginTransaction();
+          const result = await work(runner(conn));
+          await conn.commit();
+          return result;
+        } catch (err) {
+          // A fatal error means the socket is gone: never hand that connection back to the pool.
+          broken = (err as { fatal?: unknown }).fatal === true;
+          if (!broken) await conn.rollback().catch(() => undefined);
+          if (broken || !isDeadlock(err) || attempt >= DEADLOCK_RETRIES) throw err;
+        } finally {
+          if (broken) conn.destroy();
+          else conn.release();
+        }
+      }
+    }, onDuplicate);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,128 @@
+import mysql, { type PoolOptions } from "mysql2/promise";
+import type { Store } from "../types.js";
+import { MysqlCommandRepository } from "./mysql-command-repository.js";
+import { MysqlDb } from "./mysql-db.js";
+import { MysqlDeviceRepository } from "./mysql-device-repository.js";
+import { mapMysqlError } from "./mysql-errors.js";
+import { MysqlEventRepository } from "./mysql-event-repository.js";
+import { MysqlGroupRepository } from "./mysql-group-repository.js";
+import { migrateMysql } from "./mysql-migrate.js";
+import { MysqlStateRepository } from "./mysql-state-repository.js";
+import { MysqlStatusRepository } from "./mysql-status-repository.js";
+import { MysqlTokenRepository } from "./mysql-token-repository.js";
+
+/** Either a URL `mysql://user:pass@host:port/db[?connectionLimit=N]` or mysql2 pool options (which must name a database). */
+export type MysqlStoreOptions =
+  | { url: string; connectionLimit?: number; createDatabase?: boolean }
+  | (PoolOptions & { url?: undefined; createDatabase?: boolean });
+
+const DEFAULT_CONNECTION_LIMIT = 10;
+
+/** mysql2 pool options from a `mysql://` (or `mariadb://`) URL; the password never appears in errors. */
+export function mysqlPoolOptionsFromUrl(url: string): PoolOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error("invalid MySQL URL; expected mysql://user:pass@host:port/db");
+  }
+  if (parsed.protocol !== "mysql:" && parsed.protocol !== "mariadb:") {
+    throw new Error(
+      `unsupported MySQL URL scheme "${parsed.protocol}"; expected mysql://user:pass@host:port/db`,
+    );
+  }
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
+  if (database === "") throw new Error("the MySQL URL must name a database: mysql://user:pass@host:port/db");
+  const limit = parsed.searchParams.get("connectionLimit");
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, "$1") || "127.0.0.1",
+    port: parsed.port ? Number(parsed.port) : 3306,
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+    database,
+    ...(limit !== null && Number(limit) > 0 ? { connectionLimit: Number(limit) } : {}),
+  };
+}
+
+/**
+ * Opens a pool to MySQL 8 / MariaDB 10.11+, creates the database when missing (unless
+ * `createDatabase: false`), applies pending migrations and returns the store. An unreachable
+ * server rejects with StoreUnavailableError.
+ */
+export async function createMysqlStore(options: MysqlStoreOptions): Promise<Store> {
+  const { url, createDatabase = true, ...rest } = options as MysqlStoreOptions & { connectionLimit?: number };
+  const base: PoolOptions =
+    url !== undefined ? { ...mysqlPoolOptionsFromUrl(url), ...definedOnly(rest) } : rest;
+  if (!base.database) throw new Error("MySQL store options must name a database");
+  const poolOptions: PoolOptions = {
+    connectionLimit: DEFAULT_CONNECTION_LIMIT,
+    ...base,
+    // Snowflakes exceed 2^53: BIGINTs must arrive as exact decimal strings, never as doubles.
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    charset: "utf8mb4",
+  };
+  let pool = mysql.createPool(poolOptions);
+  try {
+    try {
+      await migrateMysql(pool);
+    } catch (err) {
+      if (!createDatabase || (err as { code?: unknown }).code !== "ER_BAD_DB_ERROR") throw err;
+      await pool.end();
+      await ensureDatabase(poolOptions);
+      pool = mysql.createPool(poolOptions);
+      await migrateMysql(pool);
+    }
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw mapMysqlError(err);
+  }
+  return new MysqlStore(new MysqlDb(pool));
+}
+
+async function ensureDatabase(options: PoolOptions): Promise<void> {
+  const { database, connectionLimit: _limit, ...server } = options;
+  const conn = await mysql.createConnection(server);
+  try {
+    // Identifiers cannot be bound as parameters; escapeId is the driver's quoting for them.
+    await conn.query(
+      `CREATE DATABASE IF NOT EXISTS ${conn.escapeId(database ?? "")} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
+    );
+  } finally {
+    await conn.end();
+  }
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Every repository over one mysql2 pool. */
+class MysqlStore implements Store {
+  readonly dialect = "mysql";
+  readonly devices: MysqlDeviceRepository;
+  readonly groups: MysqlGroupRepository;
+  readonly commands: MysqlCommandRepository;
+  readonly status: MysqlStatusRepository;
+  readonly state: MysqlStateRepository;
+  readonly events: MysqlEventRepository;
+  readonly tokens: MysqlTokenRepository;
+
+  constructor(private readonly db: MysqlDb) {
+    this.devices = new MysqlDeviceRepository(db);
+    this.groups = new MysqlGroupRepository(db);
+    this.commands = new MysqlCommandRepository(db);
+    this.status = new MysqlStatusRepository(db);
+    this.state = new MysqlStateRepository(db);
+    this.events = new MysqlEventRepository(db);
+    this.tokens = new MysqlTokenRepository(db);
+  }
+
+  async ping(): Promise<void> {
+    await this.db.run((db) => db.rows("SELECT 1 AS ok"));
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}

@@ -1,0 +1,41 @@
+import { mkdir } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { createMemoryStore } from "./memory/memory-store.js";
+import { createMysqlStore } from "./mysql/mysql-store.js";
+import { createSqliteStore } from "./sqlite/sqlite-store.js";
+import type { Store } from "./types.js";
+
+const USAGE = "expected memory:, sqlite:<path> or mysql://user:pass@host:port/db";
+
+/**
+ * Opens the store a `CLOUDEDGE_DB` URL names: `memory:`, `sqlite:<path>` (`sqlite::memory:`
+ * for a private in-memory database; the file's directory is created), or
+ * `mysql://user:pass@host:port/db` (also `mariadb://`).
+ */
+export async function openStore(url: string): Promise<Store> {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  switch (scheme) {
+    case "memory":
+      return createMemoryStore();
+    case "sqlite": {
+      const path = sqlitePath(url.slice("sqlite:".length));
+      if (path !== ":memory:") await mkdir(dirname(resolve(path)), { recursive: true });
+      return createSqliteStore({ path });
+    }
+    case "mysql":
+    case "mariadb":
+      return createMysqlStore({ url });
+    case undefined:
+      throw new Error(`invalid store URL; ${USAGE}`);
+    default:
+      // Only the scheme is echoed: the rest of a URL may hold a password.
+      throw new Error(`unsupported store URL scheme "${scheme}:"; ${USAGE}`);
+  }
+}
+
+/** `sqlite:./data/x.db`, `sqlite:/abs/x.db` and `sqlite:///abs/x.db` all name a file path. */
+function sqlitePath(rest: string): string {
+  const path = rest.startsWith("//") ? rest.slice(2) : rest;
+  if (path === "") throw new Error(`the sqlite store URL needs a path; ${USAGE}`);
+  return path;
+}

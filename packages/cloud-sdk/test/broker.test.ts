@@ -1,0 +1,239 @@
+import { ErrorCode } from "@cloudedge/protocol";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Cloud, CommandFailedError, createMemoryStore, type Store } from "../src/index.js";
+import { makeCloud } from "./support/cloud-fixture.js";
+import { FakeDevice, hello, until } from "./support/fake-device.js";
+import { ManualClock, settle } from "./support/manual-clock.js";
+
+let clouds: Cloud[] = [];
+afterEach(async () => {
+  for (const cloud of clouds) await cloud.close({ graceMs: 0 });
+  clouds = [];
+});
+
+async function setup(overrides: Parameters<typeof makeCloud>[0] = {}, store?: Store) {
+  const fixture = await makeCloud(overrides, store);
+  clouds.push(fixture.cloud);
+  return fixture;
+}
+
+describe("commands to an online device", () => {
+  it("walks QUEUED → SENT → DELIVERED → SUCCEEDED and call() returns the data", async () => {
+    const { cloud, online } = await setup();
+    const { device, conn } = await online();
+    const statuses: string[] = [];
+    cloud.events.on("event", (e) => e.type === "command" && statuses.push(e.command.status));
+    const pending = cloud.broker.call(device.id, "system.ping", { n: 1 }, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    const cmd = conn.last("cmd")!;
+    expect(cmd).toMatchObject({ method: "system.ping", params: { n: 1 }, timeoutMs: 5_000 });
+    expect((await cloud.broker.get(cmd.id)).status).toBe("SENT");
+    conn.sendPdu({ type: "ack", id: cmd.id });
+    await until(() => statuses.includes("DELIVERED"), "DELIVERED");
+    conn.sendPdu({ type: "result", id: cmd.id, ok: true, data: { pong: true } });
+    await expect(pending).resolves.toEqual({ pong: true });
+    expect(statuses).toEqual(["QUEUED", "SENT", "DELIVERED", "SUCCEEDED"]);
+    const stored = await cloud.broker.get(cmd.id);
+    expect(stored).toMatchObject({ status: "SUCCEEDED", result: { pong: true }, error: null, attempts: 1 });
+  });
+
+  it("a device error fails the command with the device's code and message", async () => {
+    const { cloud, online } = await setup();
+    const { device, conn } = await online();
+    const pending = cloud.broker.call(device.id, "nope", null);
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    const id = conn.last("cmd")!.id;
+    conn.sendPdu({
+      type: "result",
+      id,
+      ok: false,
+      error: { code: "method_not_found", message: "no executor for nope" },
+    });
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CommandFailedError);
+    expect(error).toMatchObject({
+      code: "device_error",
+      status: 502,
+      details: { deviceError: { code: "method_not_found" } },
+    });
+    expect((await cloud.broker.get(id)).status).toBe("FAILED");
+  });
+
+  it("times out with delivery_timeout when never acked and result_timeout when acked", async () => {
+    const { cloud, online, clock } = await setup();
+    const { device, conn } = await online();
+    const never = await cloud.broker.send(device.id, "a", null, { timeoutMs: 2_000 });
+    const acked = await cloud.broker.send(device.id, "b", null, { timeoutMs: 2_000 });
+    await until(() => conn.of("cmd").length === 2, "cmds");
+    conn.sendPdu({ type: "ack", id: acked.id });
+    await settle();
+    await clock.advance(3_000);
+    expect(await cloud.broker.get(never.id)).toMatchObject({
+      status: "TIMED_OUT",
+      error: { code: "delivery_timeout" },
+    });
+    expect(await cloud.broker.get(acked.id)).toMatchObject({
+      status: "TIMED_OUT",
+      error: { code: "result_timeout" },
+    });
+    // A late result does not change the outcome.
+    conn.sendPdu({ type: "result", id: acked.id, ok: true });
+    await settle();
+    expect((await cloud.broker.get(acked.id)).status).toBe("TIMED_OUT");
+  });
+
+  it("answers an ack or result for an unknown command with unknown_command", async () => {
+    const { online } = await setup();
+    const { conn } = await online();
+    conn.sendPdu({ type: "ack", id: "nope-1" });
+    await until(() => conn.of("error").length === 1, "error");
+    expect(conn.last("error")).toMatchObject({ code: ErrorCode.UNKNOWN_COMMAND, ref: "nope-1" });
+  });
+
+  it("rejects another device's result as unknown", async () => {
+    const { cloud, online } = await setup();
+    const a = await online("a");
+    const b = await online("b");
+    const cmd = await cloud.broker.send(a.device.id, "x", null);
+    b.conn.sendPdu({ type: "result", id: cmd.id, ok: true });
+    await until(() => b.conn.of("error").length === 1, "error");
+    expect((await cloud.broker.get(cmd.id)).status).toBe("SENT");
+  });
+});
+
+describe("offline devices", () => {
+  it("without a TTL, fails at once with device_offline; the command stays queryable", async () => {
+    const { cloud } = await setup();
+    const { device } = await cloud.devices.register({ name: "off" });
+    const error = (await cloud.broker
+      .send(device.id, "system.reboot", null)
+      .catch((e: unknown) => e)) as CommandFailedError;
+    expect(error).toBeInstanceOf(CommandFailedError);
+    expect(error.code).toBe("device_offline");
+    expect(await cloud.broker.get(error.command.id)).toMatchObject({
+      status: "FAILED",
+      error: { code: "device_offline" },
+    });
+  });
+
+  it("with a TTL, stays QUEUED and is delivered when the device connects", async () => {
+    const { cloud } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "later" });
+    const first = await cloud.broker.send(device.id, "one", null, { ttlMs: 60_000 });
+    const second = await cloud.broker.send(device.id, "two", null, { ttlMs: 60_000 });
+    expect(first.status).toBe("QUEUED");
+    const conn = new FakeDevice(cloud.hub);
+    conn.sendPdu(hello({ deviceId: device.id, secret }));
+    await until(() => conn.of("cmd").length === 2, "queued commands");
+    expect(conn.received.map((p) => p.type)).toEqual(["welcome", "cmd", "cmd"]);
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([first.id, second.id]);
+  });
+
+  it("expires a queued command when its TTL passes", async () => {
+    const { cloud, clock } = await setup();
+    const { device } = await cloud.devices.register({ name: "gone" });
+    const queued = await cloud.broker.send(device.id, "x", null, { ttlMs: 5_000 });
+    const waiting = cloud.broker.call(device.id, "y", null, { ttlMs: 5_000 }).catch((e: unknown) => e);
+    await clock.advance(6_000);
+    expect((await cloud.broker.get(queued.id)).status).toBe("EXPIRED");
+    expect(await waiting).toMatchObject({ code: "command_expired" });
+  });
+
+  it("cancels a queued command; a sent one cannot be canceled", async () => {
+    const { cloud, online } = await setup();
+    const { device } = await cloud.devices.register({ name: "c" });
+    const queued = await cloud.broker.send(device.id, "x", null, { ttlMs: 60_000 });
+    expect((await cloud.broker.cancel(queued.id)).status).toBe("CANCELED");
+    const live = await online("live");
+    const sent = await cloud.broker.send(live.device.id, "x", null);
+    await expect(cloud.broker.cancel(sent.id)).rejects.toMatchObject({ code: "not_cancelable", status: 409 });
+  });
+});
+
+describe("redelivery", () => {
+  it("requeues a command whose session was lost and redelivers it with the same deadline", async () => {
+    const { cloud, online } = await setup();
+    const { device, secret, conn } = await online();
+    const cmd = await cloud.broker.send(device.id, "x", null, { timeoutMs: 60_000 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    conn.sendPdu({ type: "ack", id: cmd.id });
+    const firstDeadline = conn.last("cmd")!.deadline;
+    conn.hangUp(1006);
+    await until(
+      () => cloud.broker.get(cmd.id).then((c) => c.status === "QUEUED") as unknown as boolean,
+      "requeue",
+      100,
+    ).catch(() => {});
+    await settle(20);
+    expect((await cloud.broker.get(cmd.id)).status).toBe("QUEUED");
+    const again = new FakeDevice(cloud.hub);
+    again.sendPdu(hello({ deviceId: device.id, secret }));
+    await until(() => again.of("cmd").length === 1, "redelivery");
+    expect(again.last("cmd")).toMatchObject({ id: cmd.id, deadline: firstDeadline });
+    expect((await cloud.broker.get(cmd.id)).attempts).toBe(2);
+  });
+});
+
+describe("restart recovery", () => {
+  it("requeues in-flight commands, times out the overdue ones and expires stale queued ones", async () => {
+    const store = createMemoryStore();
+    const first = await setup({}, store);
+    const { device, conn } = await first.online();
+    const live = await first.cloud.broker.send(device.id, "live", null, { timeoutMs: 60_000 });
+    const overdue = await first.cloud.broker.send(device.id, "overdue", null, { timeoutMs: 1_000 });
+    const { device: offline } = await first.cloud.devices.register({ name: "off" });
+    const stale = await first.cloud.broker.send(offline.id, "stale", null, { ttlMs: 1_000 });
+    await until(() => conn.of("cmd").length === 2, "cmds");
+    // The process dies: no shutdown, nothing flushed beyond what the store has.
+    clouds = clouds.filter((c) => c !== first.cloud);
+    first.cloud.broker.close();
+
+    // A new process on the same store, 5 s later: past the short deadline and TTL.
+    const second = await setup({ clock: new ManualClock(first.clock.now() + 5_000) }, store);
+    expect(second.recovered).toEqual({ requeued: 1, timedOut: 1, expired: 1 });
+    expect((await second.cloud.broker.get(live.id)).status).toBe("QUEUED");
+    expect((await second.cloud.broker.get(overdue.id)).status).toBe("TIMED_OUT");
+    expect((await second.cloud.broker.get(stale.id)).status).toBe("EXPIRED");
+    expect((await store.devices.get(device.id))?.online).toBe(false);
+  });
+});
+
+describe("fan-out", () => {
+  it("sends to every member with per-device ids and errors", async () => {
+    const { cloud, online, store } = await setup();
+    const a = await online("a");
+    const b = await online("b");
+    const { device: off } = await cloud.devices.register({ name: "off" });
+    const group = await store.groups.create({ id: "77", name: "all", createdAt: 1 });
+    for (const id of [a.device.id, b.device.id, off.id]) await store.groups.addDevice(group.id, id);
+    const items = await cloud.broker.fanOut(group.id, "system.ping", {}, { concurrency: 2 });
+    expect(items).toHaveLength(3);
+    const byDevice = Object.fromEntries(items.map((i) => [i.deviceId, i]));
+    expect(byDevice[a.device.id]).toMatchObject({ status: "SENT" });
+    expect(byDevice[b.device.id]?.commandId).toBeTypeOf("string");
+    expect(byDevice[off.id]).toMatchObject({ status: "FAILED", error: { code: "device_offline" } });
+  });
+});
+
+describe("validation", () => {
+  it.each([
+    ["bad method", "rm -rf /", null, {}, "/method"],
+    ["zero timeout", "x", null, { timeoutMs: 0 }, "/timeoutMs"],
+    ["negative ttl", "x", null, { ttlMs: -1 }, "/ttlMs"],
+    ["huge params", "x", { blob: "x".repeat(300_000) }, {}, "/params"],
+  ])("%s → validation_failed on %s", async (_name, method, params, options, path) => {
+    const { cloud, online } = await setup();
+    const { device } = await online();
+    const error = await cloud.broker.send(device.id, method, params, options).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "validation_failed", status: 400 });
+    expect(JSON.stringify((error as { details: unknown }).details)).toContain(path);
+  });
+
+  it("unknown device → device_not_found (404)", async () => {
+    const { cloud } = await setup();
+    await expect(cloud.broker.send("123", "x", null)).rejects.toMatchObject({
+      code: "device_not_found",
+      status: 404,
+    });
+  });
+});

@@ -1,0 +1,237 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConflictError, NotFoundError, ValidationError } from "../../../src/errors.js";
+import type { CommandRecord, Store } from "../../../src/repos/index.js";
+import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+
+/** The CommandRepository contract every store implementation must meet. */
+export function describeCommandRepositoryContract(name: string, makeStore: MakeStore): void {
+  describe(`${name}: CommandRepository`, () => {
+    let store: Store;
+    let device: string;
+    beforeEach(async () => {
+      store = await makeStore();
+      device = await seedDevice(store);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const command = (overrides: Partial<CommandRecord> = {}): CommandRecord => ({
+      id: nextId(),
+      deviceId: device,
+      method: "system.ping",
+      params: { verbose: true },
+      status: "QUEUED",
+      result: null,
+      error: null,
+      timeoutMs: 10_000,
+      expiresAt: T0 + 60_000,
+      deadline: null,
+      attempts: 0,
+      groupId: null,
+      createdAt: T0,
+      updatedAt: T0,
+      ...overrides,
+    });
+
+    it("stores and reads back every field", async () => {
+      const record = command({
+        groupId: nextId(),
+        deadline: T0 + 5,
+        attempts: 2,
+        status: "SENT",
+        error: { code: "E", message: "m", details: { n: 1 } },
+      });
+      await store.commands.create(record);
+      expect(await store.commands.get(record.id)).toStrictEqual(record);
+      expect(await store.commands.get(nextId())).toBeUndefined();
+      expect(await store.commands.get("x")).toBeUndefined();
+    });
+
+    it("round-trips any JSON value in params and result", async () => {
+      const values: unknown[] = [
+        null,
+        "text",
+        "",
+        42,
+        -1.5,
+        true,
+        false,
+        [],
+        [1, "a", null, { b: [2] }],
+        {},
+        { a: { b: { c: [1, 2, 3] } }, u: "ü€😀" },
+      ];
+      for (const value of values) {
+        const record = command({ params: value, result: value });
+        await store.commands.create(record);
+        const read = await store.commands.get(record.id);
+        expect(read?.params).toStrictEqual(value);
+        expect(read?.result).toStrictEqual(value);
+      }
+      const missing = command({ params: undefined, result: undefined });
+      await store.commands.create(missing);
+      expect(await store.commands.get(missing.id)).toMatchObject({ params: null, result: null });
+    });
+
+    it("refuses commands for unknown devices and reused ids", async () => {
+      await expectCloudError(
+        store.commands.create(command({ deviceId: nextId() })),
+        NotFoundError,
+        "device_not_found",
+      );
+      await expectCloudError(
+        store.commands.create(command({ deviceId: "nope" })),
+        NotFoundError,
+        "device_not_found",
+      );
+      const record = command();
+      await store.commands.create(record);
+      await expectCloudError(store.commands.create(command({ id: record.id })), ConflictError, "conflict");
+      await expectCloudError(
+        store.commands.create(command({ id: "c-1" })),
+        ValidationError,
+        "validation_failed",
+      );
+    });
+
+    it("transitions compare-and-set on the status, changing only what the patch names", async () => {
+      const record = command();
+      await store.commands.create(record);
+      const sent = await store.commands.transition(record.id, "QUEUED", {
+        status: "SENT",
+        attempts: 1,
+        deadline: T0 + 10_000,
+        updatedAt: T0 + 1,
+      });
+      expect(sent).toStrictEqual({
+        ...record,
+        status: "SENT",
+        attempts: 1,
+        deadline: T0 + 10_000,
+        updatedAt: T0 + 1,
+      });
+      expect(await store.commands.get(record.id)).toStrictEqual(sent);
+
+      // Wrong expected status: nothing changes.
+      expect(
+        await store.commands.transition(record.id, "QUEUED", { status: "CANCELED", updatedAt: T0 + 2 }),
+      ).toBe(undefined);
+      expect(await store.commands.get(record.id)).toStrictEqual(sent);
+      expect(
+        await store.commands.transition(nextId(), "QUEUED", { status: "SENT", updatedAt: T0 }),
+      ).toBeUndefined();
+
+      await store.commands.transition(record.id, "SENT", { status: "DELIVERED", updatedAt: T0 + 3 });
+      const done = await store.commands.transition(record.id, "DELIVERED", {
+        status: "SUCCEEDED",
+        result: ["ok", 1],
+        updatedAt: T0 + 4,
+      });
+      expect(done).toMatchObject({
+        status: "SUCCEEDED",
+        result: ["ok", 1],
+        error: null,
+        attempts: 1,
+        updatedAt: T0 + 4,
+      });
+      const failed = command({ status: "SENT", error: null });
+      await store.commands.create(failed);
+      expect(
+        await store.commands.transition(failed.id, "SENT", {
+          status: "FAILED",
+          error: { code: "device_error", message: "boom" },
+          updatedAt: T0 + 5,
+        }),
+      ).toMatchObject({ status: "FAILED", error: { code: "device_error", message: "boom" } });
+    });
+
+    it("lets exactly one of two racing transitions win", async () => {
+      for (let round = 0; round < 5; round++) {
+        const record = command({ status: "SENT" });
+        await store.commands.create(record);
+        const [succeeded, timedOut] = await Promise.all([
+          store.commands.transition(record.id, "SENT", {
+            status: "SUCCEEDED",
+            result: "r",
+            updatedAt: T0 + 1,
+          }),
+          store.commands.transition(record.id, "SENT", { status: "TIMED_OUT", updatedAt: T0 + 2 }),
+        ]);
+        const winners = [succeeded, timedOut].filter((r) => r !== undefined);
+        expect(winners).toHaveLength(1);
+        expect((await store.commands.get(record.id))?.status).toBe(winners[0]?.status);
+      }
+    });
+
+    it("lists a device's commands newest first, filtered by status, paged", async () => {
+      const other = await seedDevice(store);
+      const ids: string[] = [];
+      for (const status of ["QUEUED", "SUCCEEDED", "FAILED", "QUEUED", "SENT"] as const) {
+        const record = command({ status });
+        ids.push(record.id);
+        await store.commands.create(record);
+      }
+      await store.commands.create(command({ deviceId: other }));
+      const newestFirst = [...ids].reverse();
+
+      const first = await store.commands.listByDevice(device, { limit: 3 });
+      expect(first.items.map((c) => c.id)).toEqual(newestFirst.slice(0, 3));
+      const rest = await store.commands.listByDevice(device, { limit: 3, after: first.nextCursor });
+      expect(rest.items.map((c) => c.id)).toEqual(newestFirst.slice(3));
+      expect(rest.nextCursor).toBeUndefined();
+
+      const queued = await store.commands.listByDevice(device, { status: ["QUEUED"] });
+      expect(queued.items.map((c) => c.id)).toEqual([ids[3], ids[0]]);
+      const finished = await store.commands.listByDevice(device, { status: ["SUCCEEDED", "FAILED"] });
+      expect(finished.items.map((c) => c.id)).toEqual([ids[2], ids[1]]);
+      expect((await store.commands.listByDevice(device, { status: [] })).items).toHaveLength(5);
+      expect((await store.commands.listByDevice(nextId())).items).toEqual([]);
+    });
+
+    it("lists queued commands of a device oldest first", async () => {
+      const other = await seedDevice(store);
+      const a = command();
+      const b = command({ status: "SENT" });
+      const c = command();
+      for (const record of [a, b, c, command({ deviceId: other })]) await store.commands.create(record);
+      expect((await store.commands.listQueued(device)).map((r) => r.id)).toEqual([a.id, c.id]);
+      expect(await store.commands.listQueued(nextId())).toEqual([]);
+    });
+
+    it("lists every non-terminal command oldest first", async () => {
+      const other = await seedDevice(store);
+      const records = [
+        command({ status: "QUEUED" }),
+        command({ status: "SUCCEEDED", deviceId: other }),
+        command({ status: "SENT", deviceId: other }),
+        command({ status: "EXPIRED" }),
+        command({ status: "DELIVERED" }),
+        command({ status: "CANCELED" }),
+        command({ status: "TIMED_OUT" }),
+        command({ status: "FAILED" }),
+      ];
+      for (const record of records) await store.commands.create(record);
+      expect((await store.commands.listNonTerminal()).map((r) => r.status)).toEqual([
+        "QUEUED",
+        "SENT",
+        "DELIVERED",
+      ]);
+    });
+
+    it("deletes finished commands last updated before a time", async () => {
+      const oldDone = command({ status: "SUCCEEDED", updatedAt: T0 - 10 });
+      const oldQueued = command({ status: "QUEUED", updatedAt: T0 - 10 });
+      const newDone = command({ status: "FAILED", updatedAt: T0 + 10 });
+      const oldExpired = command({ status: "EXPIRED", updatedAt: T0 - 1 });
+      const atCutoff = command({ status: "CANCELED", updatedAt: T0 });
+      for (const record of [oldDone, oldQueued, newDone, oldExpired, atCutoff])
+        await store.commands.create(record);
+      expect(await store.commands.deleteFinishedBefore(T0)).toBe(2);
+      expect(await store.commands.get(oldDone.id)).toBeUndefined();
+      expect(await store.commands.get(oldExpired.id)).toBeUndefined();
+      for (const kept of [oldQueued, newDone, atCutoff])
+        expect(await store.commands.get(kept.id)).toBeDefined();
+    });
+  });
+}

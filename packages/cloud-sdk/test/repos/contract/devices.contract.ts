@@ -1,0 +1,377 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ConflictError, StoreUnavailableError, ValidationError } from "../../../src/errors.js";
+import type { Device, Store } from "../../../src/repos/index.js";
+import { describeDeviceListContract } from "./device-list.contract.js";
+import {
+  BIG_ID,
+  expectCloudError,
+  type MakeStore,
+  newDevice,
+  nextId,
+  SECRET_HASH,
+  seedDevice,
+  T0,
+} from "./fixtures.js";
+
+/** The DeviceRepository contract every store implementation must meet. */
+export function describeDeviceRepositoryContract(name: string, makeStore: MakeStore): void {
+  describe(`${name}: DeviceRepository`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    describe("create and read", () => {
+      it("creates a device with defaults and reads it back", async () => {
+        const id = nextId();
+        const created = await store.devices.create({
+          id,
+          name: "edge-1",
+          secretHash: SECRET_HASH,
+          createdAt: T0,
+        });
+        const expected: Device = {
+          id,
+          name: "edge-1",
+          type: "",
+          description: "",
+          labels: {},
+          disabled: false,
+          hardware: { nics: [] },
+          software: {},
+          online: false,
+          connectedAt: null,
+          lastSeenAt: null,
+          createdAt: T0,
+          updatedAt: T0,
+        };
+        expect(created).toStrictEqual(expected);
+        expect(await store.devices.get(id)).toStrictEqual(expected);
+      });
+
+      it("round-trips every registration field", async () => {
+        const input = newDevice({
+          name: "Gateway Berlin",
+          type: "gateway",
+          description: "rack 4",
+          labels: { site: "berlin", role: "gw" },
+          disabled: true,
+          hardware: {
+            serialNumber: "SN-1",
+            model: "RPi4",
+            nics: [{ type: "ethernet", name: "eth0", mac: "aa:bb:cc:dd:ee:ff", ipv4: "10.0.0.2" }],
+          },
+          software: { version: "1.2.3", lastUpdate: T0 - 5 },
+        });
+        await store.devices.create(input);
+        expect(await store.devices.get(input.id)).toMatchObject({
+          name: "Gateway Berlin",
+          type: "gateway",
+          description: "rack 4",
+          labels: { site: "berlin", role: "gw" },
+          disabled: true,
+          hardware: input.hardware,
+          software: { version: "1.2.3", lastUpdate: T0 - 5 },
+        });
+      });
+
+      it("never returns the secret hash on a read path", async () => {
+        const created = await store.devices.create(
+          newDevice({ hardware: { serialNumber: "S", model: "M", nics: [] } }),
+        );
+        const reads: unknown[] = [
+          created,
+          await store.devices.get(created.id),
+          await store.devices.findBySerial("S", "M"),
+          (await store.devices.list()).items[0],
+          await store.devices.update(created.id, { name: "x" }, T0 + 1),
+        ];
+        for (const read of reads) {
+          expect(read).toBeDefined();
+          expect(read).not.toHaveProperty("secretHash");
+          expect(JSON.stringify(read)).not.toContain(SECRET_HASH);
+        }
+      });
+
+      it("keeps ids above 2^53 exact", async () => {
+        const neighbour = (BigInt(BIG_ID) - 1n).toString();
+        await store.devices.create(newDevice({ id: BIG_ID, name: "big" }));
+        await store.devices.create(newDevice({ id: neighbour, name: "neighbour" }));
+        expect(await store.devices.get(BIG_ID)).toMatchObject({ id: BIG_ID, name: "big" });
+        expect(await store.devices.get(neighbour)).toMatchObject({ id: neighbour, name: "neighbour" });
+        expect((await store.devices.list()).items.map((d) => d.id)).toEqual([neighbour, BIG_ID]);
+        expect(await store.devices.getCredentials(BIG_ID)).toMatchObject({ deviceId: BIG_ID });
+      });
+
+      it("refuses a taken (serialNumber, model) pair with device_exists", async () => {
+        await seedDevice(store, { hardware: { serialNumber: "SN-1", model: "M1", nics: [] } });
+        await expectCloudError(
+          store.devices.create(newDevice({ hardware: { serialNumber: "SN-1", model: "M1", nics: [] } })),
+          ConflictError,
+          "device_exists",
+        );
+        // Either half alone is no conflict.
+        await seedDevice(store, { hardware: { serialNumber: "SN-1", model: "M2", nics: [] } });
+        await seedDevice(store, { hardware: { serialNumber: "SN-2", model: "M1", nics: [] } });
+        expect((await store.devices.list()).items).toHaveLength(3);
+      });
+
+      it("never lets devices without a serial number or model conflict", async () => {
+        await seedDevice(store);
+        await seedDevice(store);
+        await seedDevice(store, { hardware: { serialNumber: "SN-9", nics: [] } });
+        await seedDevice(store, { hardware: { serialNumber: "SN-9", nics: [] } });
+        await seedDevice(store, { hardware: { model: "M9", nics: [] } });
+        await seedDevice(store, { hardware: { model: "M9", nics: [] } });
+        await seedDevice(store, { hardware: { serialNumber: "", model: "M9", nics: [] } });
+        await seedDevice(store, { hardware: { serialNumber: "", model: "M9", nics: [] } });
+        expect((await store.devices.list()).items).toHaveLength(8);
+      });
+
+      it("stores an empty serial number or model as absent", async () => {
+        const id = await seedDevice(store, { hardware: { serialNumber: "", model: "", nics: [] } });
+        expect((await store.devices.get(id))?.hardware).toStrictEqual({ nics: [] });
+      });
+
+      it("refuses a reused id with conflict", async () => {
+        const id = await seedDevice(store);
+        await expectCloudError(store.devices.create(newDevice({ id })), ConflictError, "conflict");
+      });
+
+      it("rejects an id that is not a decimal Snowflake", async () => {
+        for (const id of ["abc", "", "-1", "1.5", "007", "99999999999999999999"]) {
+          await expectCloudError(
+            store.devices.create(newDevice({ id })),
+            ValidationError,
+            "validation_failed",
+          );
+        }
+      });
+
+      it("finds nothing for malformed or unknown ids", async () => {
+        await seedDevice(store);
+        for (const id of ["abc", "007", "", nextId()]) {
+          expect(await store.devices.get(id)).toBeUndefined();
+          expect(await store.devices.getCredentials(id)).toBeUndefined();
+          expect(await store.devices.update(id, { name: "x" }, T0)).toBeUndefined();
+          expect(await store.devices.setSecret(id, "h", T0)).toBeUndefined();
+          expect(await store.devices.delete(id)).toBe(false);
+        }
+      });
+
+      it("finds a device by serial number and model", async () => {
+        const id = await seedDevice(store, { hardware: { serialNumber: "SN-7", model: "M7", nics: [] } });
+        expect((await store.devices.findBySerial("SN-7", "M7"))?.id).toBe(id);
+        expect(await store.devices.findBySerial("SN-7", "other")).toBeUndefined();
+        expect(await store.devices.findBySerial("sn-7", "M7")).toBeUndefined();
+        expect(await store.devices.findBySerial("", "")).toBeUndefined();
+      });
+    });
+
+    describe("credentials, update and secret rotation", () => {
+      it("gives auth the hash, generation 1 and the disabled flag", async () => {
+        const id = await seedDevice(store);
+        expect(await store.devices.getCredentials(id)).toStrictEqual({
+          deviceId: id,
+          secretHash: SECRET_HASH,
+          generation: 1,
+          disabled: false,
+        });
+      });
+
+      it("updates given fields only and stamps updatedAt", async () => {
+        const id = await seedDevice(store, {
+          description: "keep me",
+          labels: { a: "1", b: "2" },
+          hardware: { serialNumber: "S1", model: "M1", nics: [{ name: "eth0" }] },
+          software: { version: "1.0.0", lastUpdate: 5 },
+        });
+        const updated = await store.devices.update(id, { name: "renamed", labels: { c: "3" } }, T0 + 10);
+        expect(updated).toMatchObject({
+          name: "renamed",
+          description: "keep me",
+          labels: { c: "3" },
+          hardware: { serialNumber: "S1", model: "M1", nics: [{ name: "eth0" }] },
+          updatedAt: T0 + 10,
+          createdAt: T0,
+        });
+        expect(await store.devices.get(id)).toStrictEqual(updated);
+      });
+
+      it("merges hardware and software field by field; an empty serial clears it", async () => {
+        const id = await seedDevice(store, {
+          hardware: { serialNumber: "S1", model: "M1", nics: [{ name: "eth0" }] },
+          software: { version: "1.0.0", lastUpdate: 5 },
+        });
+        await store.devices.update(
+          id,
+          { hardware: { nics: [{ name: "wlan0" }] }, software: { version: "2.0.0" } },
+          T0,
+        );
+        expect(await store.devices.get(id)).toMatchObject({
+          hardware: { serialNumber: "S1", model: "M1", nics: [{ name: "wlan0" }] },
+          software: { version: "2.0.0", lastUpdate: 5 },
+        });
+        await store.devices.update(id, { hardware: { serialNumber: "" } }, T0);
+        expect((await store.devices.get(id))?.hardware).toStrictEqual({
+          model: "M1",
+          nics: [{ name: "wlan0" }],
+        });
+      });
+
+      it("bumps the generation when a device is disabled, not when re-saved or enabled", async () => {
+        const id = await seedDevice(store);
+        await store.devices.update(id, { disabled: false }, T0 + 1);
+        expect((await store.devices.getCredentials(id))?.generation).toBe(1);
+        await store.devices.update(id, { disabled: true }, T0 + 2);
+        expect(await store.devices.getCredentials(id)).toMatchObject({ generation: 2, disabled: true });
+        await store.devices.update(id, { disabled: true, name: "still off" }, T0 + 3);
+        expect((await store.devices.getCredentials(id))?.generation).toBe(2);
+        await store.devices.update(id, { disabled: false }, T0 + 4);
+        expect(await store.devices.getCredentials(id)).toMatchObject({ generation: 2, disabled: false });
+        expect((await store.devices.get(id))?.updatedAt).toBe(T0 + 4);
+      });
+
+      it("refuses an update onto a taken (serialNumber, model) pair and leaves the device as it was", async () => {
+        await seedDevice(store, { hardware: { serialNumber: "S1", model: "M", nics: [] } });
+        const id = await seedDevice(store, {
+          name: "second",
+          hardware: { serialNumber: "S2", model: "M", nics: [] },
+        });
+        await expectCloudError(
+          store.devices.update(id, { name: "changed", hardware: { serialNumber: "S1" } }, T0 + 1),
+          ConflictError,
+          "device_exists",
+        );
+        expect(await store.devices.get(id)).toMatchObject({
+          name: "second",
+          hardware: { serialNumber: "S2" },
+          updatedAt: T0,
+        });
+        // Re-saving its own pair is no conflict.
+        expect(
+          await store.devices.update(id, { hardware: { serialNumber: "S2", model: "M" } }, T0 + 2),
+        ).toBeDefined();
+      });
+
+      it("rotates the secret: new hash, generation + 1, updatedAt", async () => {
+        const id = await seedDevice(store);
+        expect(await store.devices.setSecret(id, "new-hash", T0 + 5)).toBe(2);
+        expect(await store.devices.setSecret(id, "newer-hash", T0 + 6)).toBe(3);
+        expect(await store.devices.getCredentials(id)).toMatchObject({
+          secretHash: "newer-hash",
+          generation: 3,
+        });
+        expect((await store.devices.get(id))?.updatedAt).toBe(T0 + 6);
+      });
+    });
+
+    describe("presence", () => {
+      it("persists presence without touching updatedAt", async () => {
+        const id = await seedDevice(store);
+        await store.devices.setPresence(id, { online: true, connectedAt: T0 + 1, lastSeenAt: T0 + 1 });
+        expect(await store.devices.get(id)).toMatchObject({
+          online: true,
+          connectedAt: T0 + 1,
+          lastSeenAt: T0 + 1,
+          updatedAt: T0,
+        });
+        // connectedAt omitted: kept; null: cleared.
+        await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 9 });
+        expect(await store.devices.get(id)).toMatchObject({
+          online: false,
+          connectedAt: T0 + 1,
+          lastSeenAt: T0 + 9,
+        });
+        await store.devices.setPresence(id, { online: false, connectedAt: null, lastSeenAt: T0 + 10 });
+        expect(await store.devices.get(id)).toMatchObject({ connectedAt: null, lastSeenAt: T0 + 10 });
+        await store.devices.setPresence(nextId(), { online: true, lastSeenAt: T0 });
+      });
+
+      it("touches lastSeen for many devices, only ever forward", async () => {
+        const a = await seedDevice(store);
+        const b = await seedDevice(store);
+        await store.devices.setPresence(b, { online: true, lastSeenAt: T0 + 100 });
+        await store.devices.touchLastSeen([
+          { id: a, lastSeenAt: T0 + 50 },
+          { id: b, lastSeenAt: T0 + 60 },
+          { id: nextId(), lastSeenAt: T0 },
+          { id: "not-an-id", lastSeenAt: T0 },
+        ]);
+        expect((await store.devices.get(a))?.lastSeenAt).toBe(T0 + 50);
+        expect((await store.devices.get(b))?.lastSeenAt).toBe(T0 + 100);
+        await store.devices.touchLastSeen([]);
+      });
+
+      it("marks every online device offline at start-up and counts them", async () => {
+        const seen = await seedDevice(store);
+        const never = await seedDevice(store);
+        const offline = await seedDevice(store);
+        await store.devices.setPresence(seen, { online: true, connectedAt: T0, lastSeenAt: T0 + 7 });
+        await store.devices.setPresence(offline, { online: false, lastSeenAt: T0 + 3 });
+        await store.devices.update(never, { name: "n" }, T0);
+        expect(await store.devices.markAllOffline(T0 + 1000)).toBe(1);
+        expect(await store.devices.get(seen)).toMatchObject({ online: false, lastSeenAt: T0 + 7 });
+        expect(await store.devices.get(offline)).toMatchObject({ online: false, lastSeenAt: T0 + 3 });
+        expect(await store.devices.markAllOffline(T0 + 2000)).toBe(0);
+      });
+    });
+
+    describe("delete", () => {
+      it("deletes the device with its memberships, state, status, events and commands", async () => {
+        const id = await seedDevice(store);
+        const other = await seedDevice(store);
+        const group = nextId();
+        await store.groups.create({ id: group, name: "g", createdAt: T0 });
+        await store.groups.addDevice(group, id);
+        await store.groups.addDevice(group, other);
+        await store.state.setDesired(id, { a: 1 }, 1, 0, T0);
+        await store.status.insertBatch([{ deviceId: id, ts: T0, receivedAt: T0, data: { cpu: 1 } }]);
+        await store.events.append([
+          { id: nextId(), deviceId: id, ts: T0, kind: "registered", reason: null, data: null },
+        ]);
+        const commandId = nextId();
+        await store.commands.create({
+          id: commandId,
+          deviceId: id,
+          method: "system.ping",
+          params: null,
+          status: "QUEUED",
+          result: null,
+          error: null,
+          timeoutMs: 1000,
+          expiresAt: null,
+          deadline: null,
+          attempts: 0,
+          groupId: null,
+          createdAt: T0,
+          updatedAt: T0,
+        });
+
+        expect(await store.devices.delete(id)).toBe(true);
+        expect(await store.devices.delete(id)).toBe(false);
+        expect(await store.devices.get(id)).toBeUndefined();
+        expect(await store.devices.getCredentials(id)).toBeUndefined();
+        expect((await store.groups.listDeviceIds(group)).items).toEqual([other]);
+        expect(await store.state.get(id)).toMatchObject({ desired: {}, desiredVersion: 0 });
+        expect(await store.status.latest(id)).toBeUndefined();
+        expect(await store.status.history(id)).toEqual([]);
+        expect((await store.events.list(id)).items).toEqual([]);
+        expect(await store.commands.get(commandId)).toBeUndefined();
+        expect(await store.devices.get(other)).toBeDefined();
+      });
+    });
+
+    describeDeviceListContract(() => store);
+
+    describe("after close", () => {
+      it("rejects with StoreUnavailableError", async () => {
+        await store.close();
+        await expectCloudError(store.devices.get(nextId()), StoreUnavailableError, "store_unavailable");
+      });
+    });
+  });
+}

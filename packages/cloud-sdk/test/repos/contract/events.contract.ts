@@ -1,0 +1,95 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ValidationError } from "../../../src/errors.js";
+import type { DeviceEvent, Store } from "../../../src/repos/index.js";
+import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+
+/** The EventLogRepository contract every store implementation must meet. */
+export function describeEventLogRepositoryContract(name: string, makeStore: MakeStore): void {
+  describe(`${name}: EventLogRepository`, () => {
+    let store: Store;
+    let device: string;
+    beforeEach(async () => {
+      store = await makeStore();
+      device = await seedDevice(store);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    const event = (
+      ts: number,
+      kind: DeviceEvent["kind"],
+      overrides: Partial<DeviceEvent> = {},
+    ): DeviceEvent => ({
+      id: nextId(),
+      deviceId: device,
+      ts,
+      kind,
+      reason: null,
+      data: null,
+      ...overrides,
+    });
+
+    it("appends a batch and lists it newest first", async () => {
+      const events = [
+        event(T0, "registered"),
+        event(T0 + 1, "connected", { reason: "connected", data: { address: "10.0.0.2", agent: { v: "1" } } }),
+        event(T0 + 2, "disconnected", { reason: "heartbeat_timeout" }),
+      ];
+      await store.events.append(events);
+      await store.events.append([]);
+      expect((await store.events.list(device)).items).toStrictEqual([...events].reverse());
+      expect((await store.events.list(nextId())).items).toEqual([]);
+    });
+
+    it("filters by kinds and an inclusive time window, and pages", async () => {
+      const kinds = ["connected", "command", "disconnected", "command", "state", "auth_failed"] as const;
+      const events = kinds.map((kind, i) => event(T0 + i, kind));
+      await store.events.append(events);
+      const ids = (list: DeviceEvent[]) => list.map((e) => e.id);
+      const reversed = [...events].reverse();
+
+      expect(ids((await store.events.list(device, { kinds: ["command"] })).items)).toEqual([
+        events[3]?.id,
+        events[1]?.id,
+      ]);
+      expect(ids((await store.events.list(device, { kinds: ["connected", "state"] })).items)).toEqual([
+        events[4]?.id,
+        events[0]?.id,
+      ]);
+      expect(ids((await store.events.list(device, { from: T0 + 2, to: T0 + 4 })).items)).toEqual(
+        ids(reversed.slice(1, 4)),
+      );
+      const first = await store.events.list(device, { limit: 4 });
+      expect(ids(first.items)).toEqual(ids(reversed.slice(0, 4)));
+      const rest = await store.events.list(device, { limit: 4, after: first.nextCursor });
+      expect(ids(rest.items)).toEqual(ids(reversed.slice(4)));
+      expect(rest.nextCursor).toBeUndefined();
+      await expectCloudError(
+        store.events.list(device, { after: "zz" }),
+        ValidationError,
+        "validation_failed",
+      );
+    });
+
+    it("keeps the first of a re-appended id and drops events of unknown devices", async () => {
+      const first = event(T0, "state", { reason: "first" });
+      await store.events.append([first, event(T0 + 1, "state", { deviceId: nextId() })]);
+      await store.events.append([{ ...first, reason: "second" }]);
+      expect((await store.events.list(device)).items).toStrictEqual([first]);
+    });
+
+    it("prunes events older than a time and counts them", async () => {
+      const other = await seedDevice(store);
+      await store.events.append([
+        event(T0 - 2, "connected"),
+        event(T0 - 1, "connected", { deviceId: other }),
+        event(T0, "disconnected"),
+      ]);
+      expect(await store.events.prune(T0)).toBe(2);
+      expect((await store.events.list(device)).items.map((e) => e.ts)).toEqual([T0]);
+      expect((await store.events.list(other)).items).toEqual([]);
+      expect(await store.events.prune(T0)).toBe(0);
+    });
+  });
+}

@@ -1,0 +1,99 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { NotFoundError } from "../../../src/errors.js";
+import type { Store } from "../../../src/repos/index.js";
+import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+
+/** The StateRepository contract every store implementation must meet. */
+export function describeStateRepositoryContract(name: string, makeStore: MakeStore): void {
+  describe(`${name}: StateRepository`, () => {
+    let store: Store;
+    let device: string;
+    beforeEach(async () => {
+      store = await makeStore();
+      device = await seedDevice(store);
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("has empty documents at version 0 before anything is stored", async () => {
+      for (const id of [device, nextId(), "junk"]) {
+        expect(await store.state.get(id)).toStrictEqual({
+          deviceId: id,
+          desired: {},
+          desiredVersion: 0,
+          reported: {},
+          reportedVersion: 0,
+          updatedAt: 0,
+        });
+      }
+    });
+
+    it("writes desired and reported with compare-and-set on their own versions", async () => {
+      const desired = {
+        statusIntervalMs: 5000,
+        logLevel: "debug",
+        nested: { a: [1, null, "x"] },
+        nothing: null,
+      };
+      expect(await store.state.setDesired(device, desired, 1, 0, T0 + 1)).toBe(true);
+      expect(await store.state.setDesired(device, { stale: true }, 2, 0, T0 + 2)).toBe(false);
+      expect(await store.state.setReported(device, { logLevel: "debug" }, 7, 0, T0 + 3)).toBe(true);
+      expect(await store.state.setReported(device, { x: 1 }, 8, 6, T0 + 4)).toBe(false);
+      expect(await store.state.get(device)).toStrictEqual({
+        deviceId: device,
+        desired,
+        desiredVersion: 1,
+        reported: { logLevel: "debug" },
+        reportedVersion: 7,
+        updatedAt: T0 + 3,
+      });
+      expect(await store.state.setDesired(device, { ü: "😀" }, 2, 1, T0 + 5)).toBe(true);
+      expect(await store.state.get(device)).toMatchObject({
+        desired: { ü: "😀" },
+        desiredVersion: 2,
+        reportedVersion: 7,
+      });
+    });
+
+    it("lets the first reported write create the row while desired stays at 0", async () => {
+      expect(await store.state.setReported(device, { a: 1 }, 1, 0, T0)).toBe(true);
+      expect(await store.state.setDesired(device, { b: 2 }, 1, 0, T0 + 1)).toBe(true);
+      expect(await store.state.get(device)).toMatchObject({ desiredVersion: 1, reportedVersion: 1 });
+    });
+
+    it("lets exactly one of two racing writers with the same expected version win", async () => {
+      for (let round = 0; round < 5; round++) {
+        const current = (await store.state.get(device)).desiredVersion;
+        const results = await Promise.all([
+          store.state.setDesired(device, { w: "a" }, current + 1, current, T0),
+          store.state.setDesired(device, { w: "b" }, current + 1, current, T0),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await store.state.get(device)).desiredVersion).toBe(current + 1);
+      }
+    });
+
+    it("refuses state for a device that does not exist", async () => {
+      await expectCloudError(
+        store.state.setDesired(nextId(), {}, 1, 0, T0),
+        NotFoundError,
+        "device_not_found",
+      );
+      await expectCloudError(
+        store.state.setReported(nextId(), {}, 2, 1, T0),
+        NotFoundError,
+        "device_not_found",
+      );
+      await expectCloudError(store.state.setDesired("junk", {}, 1, 0, T0), NotFoundError, "device_not_found");
+    });
+
+    it("forgets the state on delete", async () => {
+      await store.state.setDesired(device, { a: 1 }, 3, 0, T0);
+      await store.state.delete(device);
+      await store.state.delete(nextId());
+      expect(await store.state.get(device)).toMatchObject({ desired: {}, desiredVersion: 0 });
+      expect(await store.state.setDesired(device, { a: 2 }, 1, 0, T0 + 1)).toBe(true);
+    });
+  });
+}

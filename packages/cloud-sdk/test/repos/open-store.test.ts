@@ -1,0 +1,43 @@
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { openStore } from "../../src/repos/index.js";
+import { rejection } from "./contract/fixtures.js";
+
+describe("openStore", () => {
+  const dir = mkdtempSync(join(tmpdir(), "cloudedge-open-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("opens memory: and sqlite::memory:", async () => {
+    for (const [url, dialect] of [
+      ["memory:", "memory"],
+      ["sqlite::memory:", "sqlite"],
+    ] as const) {
+      const store = await openStore(url);
+      expect(store.dialect).toBe(dialect);
+      await store.ping();
+      await store.close();
+    }
+  });
+
+  it("creates the parent directory of a sqlite file", async () => {
+    const path = join(dir, "nested", "deeper", "cloudedge.db");
+    const store = await openStore(`sqlite:${path}`);
+    await store.close();
+    expect(existsSync(path)).toBe(true);
+    const again = await openStore(`sqlite://${path}`);
+    await again.close();
+  });
+
+  it("refuses an unknown scheme, naming only the scheme", async () => {
+    const err = await rejection(openStore("postgres://admin:hunter2@db/cloudedge"));
+    expect(String(err)).toContain('"postgres:"');
+    expect(String(err)).not.toContain("hunter2");
+    expect(String(await rejection(openStore("cloudedge.db")))).toContain("invalid store URL");
+    expect(String(await rejection(openStore("sqlite:")))).toContain("needs a path");
+    expect(String(await rejection(openStore("mysql://root@127.0.0.1:3306")))).toContain(
+      "must name a database",
+    );
+  });
+});
