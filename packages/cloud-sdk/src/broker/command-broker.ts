@@ -225,7 +225,7 @@ export class CommandBroker {
         409,
         true,
         {
-          status: command.status,
+          commandStatus: command.status,
         },
       );
     }

@@ -1,0 +1,147 @@
+import { parseArgs } from "node:util";
+
+export interface ServerConfig {
+  port: number;
+  host: string;
+  db: string;
+  dataDir: string;
+  adminToken: string | undefined;
+  tokenKey: string | undefined;
+  natsUrl: string | undefined;
+  heartbeatMs: number;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  metrics: boolean;
+  logLevel: string;
+  maxSessions: number;
+  maxHandshakes: number;
+  bcryptCost: number;
+  bodyLimitBytes: number;
+  legacyAuth: boolean;
+  shutdownSpreadMs: number;
+}
+
+/** Every setting: flag, environment variable, default, meaning (also the --help text). */
+const SETTINGS = [
+  ["port", "PORT", "9090", "HTTP(S) and WebSocket port"],
+  ["host", "HOST", "0.0.0.0", "address to listen on"],
+  [
+    "db",
+    "CLOUDEDGE_DB",
+    "sqlite:./data/cloudedge.db",
+    "store: sqlite:<path> | mysql://user:pass@host:port/db | memory:",
+  ],
+  ["data-dir", "CLOUDEDGE_DATA_DIR", "./data", "where the admin token and token key files live"],
+  [
+    "admin-token",
+    "CLOUDEDGE_ADMIN_TOKEN",
+    "",
+    "admin API token to accept (else one is generated on first start)",
+  ],
+  [
+    "token-key",
+    "CLOUDEDGE_TOKEN_KEY",
+    "",
+    "HMAC key for device resume tokens (else generated into the data dir)",
+  ],
+  ["nats-url", "CLOUDEDGE_NATS_URL", "", "NATS server for cluster mode"],
+  ["heartbeat-ms", "CLOUDEDGE_HEARTBEAT_MS", "30000", "device heartbeat interval"],
+  ["tls-cert", "CLOUDEDGE_TLS_CERT", "", "PEM certificate file: serve HTTPS and wss://"],
+  ["tls-key", "CLOUDEDGE_TLS_KEY", "", "PEM private key file for --tls-cert"],
+  ["metrics", "CLOUDEDGE_METRICS", "on", "serve /metrics (on|off)"],
+  ["log-level", "CLOUDEDGE_LOG_LEVEL", "info", "debug | info | warn | error"],
+  ["max-sessions", "CLOUDEDGE_MAX_SESSIONS", "19000", "device sessions per process before 'try later'"],
+  ["max-handshakes", "CLOUDEDGE_MAX_HANDSHAKES", "512", "concurrent handshakes before 'try later'"],
+  ["bcrypt-cost", "CLOUDEDGE_BCRYPT_COST", "10", "bcrypt cost for device secrets (≥10 in production)"],
+  ["body-limit", "CLOUDEDGE_BODY_LIMIT", "1048576", "largest REST request body in bytes"],
+  [
+    "legacy-auth",
+    "CLOUDEDGE_LEGACY_AUTH",
+    "on",
+    "require an API token on /service/devices_manage/* (on|off)",
+  ],
+  [
+    "shutdown-spread-ms",
+    "CLOUDEDGE_SHUTDOWN_SPREAD_MS",
+    "30000",
+    "devices are told to come back within this after a shutdown",
+  ],
+] as const;
+
+export function helpText(): string {
+  const rows = SETTINGS.map(
+    ([flag, env, def, meaning]) =>
+      `  --${flag.padEnd(20)} ${env.padEnd(30)} ${meaning}${def ? ` (default ${def})` : ""}`,
+  );
+  return [
+    "Usage: cloudedge-server [options]",
+    "",
+    "Every option can also be set by its environment variable.",
+    "",
+    ...rows,
+    "  --help",
+  ].join("\n");
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function integer(name: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ConfigError(`${name} must be an integer in ${min}..${max} (got "${value}")`);
+  return n;
+}
+
+function onOff(name: string, value: string): boolean {
+  if (/^(on|true|1|yes)$/i.test(value)) return true;
+  if (/^(off|false|0|no)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be on or off (got "${value}")`);
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
+  const { values: parsed } = parseArgs({
+    args: argv,
+    options: Object.fromEntries([
+      ...SETTINGS.map(([flag]) => [flag, { type: "string" as const }]),
+      ["help", { type: "boolean" as const }],
+    ]),
+    strict: true,
+  });
+  const values = parsed as Record<string, string | boolean | undefined>;
+  if (values["help"]) return "help";
+  const get = (flag: string): string => {
+    const setting = SETTINGS.find(([f]) => f === flag)!;
+    return (values[flag] as string | undefined) ?? env[setting[1]] ?? setting[2];
+  };
+  const optional = (flag: string) => get(flag) || undefined;
+  const config: ServerConfig = {
+    port: integer("PORT", get("port"), 0, 65535),
+    host: get("host"),
+    db: get("db"),
+    dataDir: get("data-dir"),
+    adminToken: optional("admin-token"),
+    tokenKey: optional("token-key"),
+    natsUrl: optional("nats-url"),
+    heartbeatMs: integer("CLOUDEDGE_HEARTBEAT_MS", get("heartbeat-ms"), 1000, 3_600_000),
+    tlsCert: optional("tls-cert"),
+    tlsKey: optional("tls-key"),
+    metrics: onOff("CLOUDEDGE_METRICS", get("metrics")),
+    logLevel: get("log-level"),
+    maxSessions: integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
+    maxHandshakes: integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
+    bcryptCost: integer("CLOUDEDGE_BCRYPT_COST", get("bcrypt-cost"), 4, 31),
+    bodyLimitBytes: integer("CLOUDEDGE_BODY_LIMIT", get("body-limit"), 1024, 1 << 30),
+    legacyAuth: onOff("CLOUDEDGE_LEGACY_AUTH", get("legacy-auth")),
+    shutdownSpreadMs: integer("CLOUDEDGE_SHUTDOWN_SPREAD_MS", get("shutdown-spread-ms"), 0, 3_600_000),
+  };
+  if (!["debug", "info", "warn", "error"].includes(config.logLevel))
+    throw new ConfigError("CLOUDEDGE_LOG_LEVEL must be debug, info, warn or error");
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))
+    throw new ConfigError("CLOUDEDGE_TLS_CERT and CLOUDEDGE_TLS_KEY go together");
+  if (config.tokenKey !== undefined && Buffer.byteLength(config.tokenKey) < 32)
+    throw new ConfigError("CLOUDEDGE_TOKEN_KEY must be at least 32 bytes");
+  return config;
+}

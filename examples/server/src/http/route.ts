@@ -1,0 +1,75 @@
+import { ValidationError } from "@cloudedge/cloud-sdk";
+import type { TObject, TSchema } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+import type { Context } from "koa";
+import type { Scope } from "./auth.js";
+import { readJsonBody } from "./body.js";
+
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+
+export interface RouteInput {
+  params: Record<string, string>;
+  query: Record<string, unknown>;
+  body: unknown;
+}
+
+/** One REST endpoint: validation, auth and OpenAPI all come from this definition. */
+export interface Route {
+  method: Method;
+  /** OpenAPI-style path, e.g. /api/v1/devices/{id}. */
+  path: string;
+  operationId: string;
+  summary: string;
+  tag: string;
+  /** Required scope; null = no token needed. */
+  scope: Scope | null;
+  params?: TObject;
+  query?: TObject;
+  body?: TSchema;
+  headers?: Record<string, { description: string; required?: boolean }>;
+  responses: Record<number, { description: string; schema?: TSchema; contentType?: string }>;
+  handler: (ctx: Context, input: RouteInput) => Promise<void> | void;
+}
+
+/** Field errors for a value against a schema, as JSON Pointers relative to `prefix`. */
+function fieldErrors(
+  schema: TSchema,
+  value: unknown,
+  prefix: string,
+): Array<{ path: string; message: string }> {
+  const out: Array<{ path: string; message: string }> = [];
+  for (const error of Value.Errors(schema, value)) {
+    out.push({ path: `${prefix}${error.path}`, message: error.message });
+    if (out.length >= 20) break;
+  }
+  return out;
+}
+
+/** Parses and validates params, query (converted from strings) and body; 400 validation_failed with field errors otherwise. */
+export async function readInput(ctx: Context, route: Route, bodyLimit: number): Promise<RouteInput> {
+  const errors: Array<{ path: string; message: string }> = [];
+  const params = { ...(ctx.params as Record<string, string>) };
+  if (route.params && !Value.Check(route.params, params))
+    errors.push(...fieldErrors(route.params, params, "/params"));
+
+  let query: Record<string, unknown> = {};
+  if (route.query) {
+    const raw: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(ctx.query))
+      raw[key] = Array.isArray(value) ? value.at(-1) : value;
+    query = Value.Convert(route.query, raw) as Record<string, unknown>;
+    if (!Value.Check(route.query, query)) errors.push(...fieldErrors(route.query, query, "/query"));
+  }
+
+  let body: unknown;
+  if (route.body) {
+    body = await readJsonBody(ctx, bodyLimit);
+    if (body === undefined) errors.push({ path: "/body", message: "a JSON body is required" });
+    else if (!Value.Check(route.body, body)) errors.push(...fieldErrors(route.body, body, "/body"));
+  }
+  if (errors.length > 0) throw new ValidationError("the request is invalid", errors);
+  return { params, query, body };
+}
+
+/** Koa path syntax for an OpenAPI path. */
+export const koaPath = (path: string): string => path.replace(/\{(\w+)\}/g, ":$1");

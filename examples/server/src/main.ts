@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { createServer as createHttpServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { Cloud, createIdGenerator, openStore, type Store } from "@cloudedge/cloud-sdk";
+import pino from "pino";
+import { createApp } from "./app.js";
+import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
+import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
+import { ApiTokens } from "./http/auth.js";
+
+/** Starts the reference server; resolves with a `stop()` that shuts it down gracefully. */
+export async function startServer(config: ServerConfig, logger = pino({ level: config.logLevel })) {
+  let store: Store;
+  try {
+    store = await openStore(config.db);
+  } catch (error) {
+    throw new ConfigError(
+      `cannot open the database ${config.db.replace(/\/\/[^@/]*@/, "//***@")}: ${(error as Error).message}`,
+    );
+  }
+  const ids = createIdGenerator(Number(process.env["CLOUDEDGE_WORKER_ID"] ?? 0));
+  const tokenKey = loadTokenKey(config.dataDir, config.tokenKey);
+  const cloud = new Cloud({
+    store,
+    tokenKey,
+    ids,
+    logger,
+    bcryptCost: config.bcryptCost,
+    hub: {
+      heartbeatMs: config.heartbeatMs,
+      maxSessions: config.maxSessions,
+      maxHandshakes: config.maxHandshakes,
+    },
+  });
+  const recovered = await cloud.start();
+  if (recovered.requeued + recovered.timedOut + recovered.expired > 0)
+    logger.info(recovered, "recovered commands left by the previous run");
+
+  const tokens = new ApiTokens(store, ids);
+  const bootstrap = await bootstrapAdminToken(store, tokens, config.dataDir, config.adminToken);
+  const { app, streams } = createApp({
+    cloud,
+    store,
+    tokens,
+    ids,
+    logger,
+    bodyLimitBytes: config.bodyLimitBytes,
+    metrics: config.metrics,
+    legacyAuth: config.legacyAuth,
+  });
+  const handler = app.callback();
+  const tls = config.tlsCert && config.tlsKey;
+  const server: Server = tls
+    ? createHttpsServer(
+        { cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) },
+        handler,
+      )
+    : createHttpServer(handler);
+  const wsServer = cloud.attach(server, "/ws");
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, resolve);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const scheme = tls ? "https" : "http";
+  logger.info({ port, db: config.db.replace(/\/\/[^@/]*@/, "//***@") }, "listening");
+  process.stdout.write(
+    `cloudedge server listening on ${scheme}://${config.host}:${port} (devices: ${tls ? "wss" : "ws"}://<host>:${port}/ws)\n`,
+  );
+  if (bootstrap) {
+    process.stdout.write(
+      `admin API token (shown once; also written to ${bootstrap.file}, mode 0600):\n  ${bootstrap.token}\n`,
+    );
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info({}, "shutting down");
+      server.close();
+      streams.closeAll();
+      await cloud.close({ spreadMs: config.shutdownSpreadMs, graceMs: 2_000 });
+      await wsServer.close(0);
+      server.closeAllConnections();
+      await store.close();
+    })();
+    return stopping;
+  };
+  return { port, server, cloud, store, stop };
+}
+
+async function main(): Promise<void> {
+  let config: ServerConfig | "help";
+  try {
+    config = loadConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`cloudedge-server: ${(error as Error).message}\n\n${helpText()}\n`);
+    process.exit(2);
+  }
+  if (config === "help") {
+    process.stdout.write(`${helpText()}\n`);
+    return;
+  }
+  // Logs go to stderr as JSON lines; stdout carries only what a human needs (address, first admin token).
+  const logger = pino(
+    { level: config.logLevel, redact: ["req.headers.authorization", "*.secret", "*.token", "*.password"] },
+    pino.destination(2),
+  );
+  try {
+    const { stop } = await startServer(config, logger);
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      process.once(signal, () => {
+        stop().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error({ err: error }, "shutdown failed");
+            process.exit(1);
+          },
+        );
+      });
+    }
+  } catch (error) {
+    process.stderr.write(`cloudedge-server: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) void main();

@@ -1,0 +1,59 @@
+import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
+import { Type } from "@sinclair/typebox";
+import type { AppDeps } from "../context.js";
+import type { Scope } from "../http/auth.js";
+import type { Route } from "../http/route.js";
+import * as S from "../http/schemas.js";
+
+/** API tokens (admin scope): create (shown once), list, revoke. */
+export function tokenRoutes(deps: AppDeps): Route[] {
+  return [
+    {
+      method: "post",
+      path: "/api/v1/tokens",
+      operationId: "createToken",
+      summary: "Create an API token; the response carries it, shown this once.",
+      tag: "tokens",
+      scope: "admin",
+      body: S.NewApiToken,
+      responses: { 201: { description: "Created.", schema: S.CreatedApiToken } },
+      handler: async (ctx, { body }) => {
+        const input = body as { name: string; scopes: Scope[]; expiresInMs?: number };
+        const created = await deps.tokens.create(input);
+        ctx.status = 201;
+        ctx.body = created;
+      },
+    },
+    {
+      method: "get",
+      path: "/api/v1/tokens",
+      operationId: "listTokens",
+      summary: "List API tokens (never their values).",
+      tag: "tokens",
+      scope: "admin",
+      query: Type.Object({ ...S.PageQuery }),
+      responses: { 200: { description: "A page of tokens.", schema: S.Page(S.ApiToken) } },
+      handler: async (ctx, { query }) => {
+        ctx.body = await deps.store.tokens.list({
+          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
+          limit: (query["limit"] as number | undefined) ?? 100,
+        });
+      },
+    },
+    {
+      method: "delete",
+      path: "/api/v1/tokens/{id}",
+      operationId: "deleteToken",
+      summary: "Revoke an API token.",
+      tag: "tokens",
+      scope: "admin",
+      params: Type.Object({ id: S.Id }),
+      responses: { 204: { description: "Revoked." }, 404: { description: "No such token." } },
+      handler: async (ctx, { params }) => {
+        if (!(await deps.store.tokens.delete(params["id"] as string)))
+          throw new NotFoundError(CloudErrorCode.NOT_FOUND, "no such token");
+        ctx.status = 204;
+      },
+    },
+  ];
+}
