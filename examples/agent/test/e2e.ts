@@ -1,0 +1,254 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sha256Fingerprint } from "@cloudedge/edge-sdk/node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startSshd, type TestSshd } from "../../../packages/edge-sdk/test/support/sshd.js";
+import { Proc } from "./support/processes.js";
+
+const HEARTBEAT_MS = 1000;
+
+/**
+ * The whole system as a user runs it: `npm start` and `npm run agent -- …` as separate
+ * processes, talking over real HTTP and WebSockets, with the given database URL.
+ */
+export function describeEndToEnd(name: string, db: (dir: string) => string) {
+  describe(`end to end: server + agent processes (${name})`, () => {
+    let dir: string;
+    let port: number;
+    let server: Proc;
+    let agent: Proc;
+    let token: string;
+    let deviceId: string;
+    let secret: string;
+    let sshd: TestSshd;
+    let events = "";
+    const sse = new AbortController();
+
+    const env = () => ({
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      CLOUDEDGE_DB: db(dir),
+      CLOUDEDGE_DATA_DIR: join(dir, "data"),
+      CLOUDEDGE_HEARTBEAT_MS: String(HEARTBEAT_MS),
+      CLOUDEDGE_SHUTDOWN_SPREAD_MS: "1000",
+      CLOUDEDGE_LOG_LEVEL: "warn",
+    });
+    const api = async (method: string, path: string, body?: unknown) => {
+      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    };
+    const startServer = async () => {
+      server = new Proc(["start"], env());
+      await server.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 120_000);
+    };
+    const startAgent = async () => {
+      agent = new Proc(
+        [
+          "run",
+          "agent",
+          "--",
+          "--server",
+          `ws://127.0.0.1:${port}/ws`,
+          "--device-id",
+          deviceId,
+          "--config",
+          join(dir, "agent.json"),
+          "--data-dir",
+          join(dir, "agent"),
+        ],
+        { CLOUDEDGE_DEVICE_SECRET: secret },
+      );
+      await agent.waitFor(/online as device/, 120_000);
+    };
+    const online = async () => (await api("GET", `/api/v1/devices/${deviceId}`)).body.online as boolean;
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), "cloudedge-e2e-"));
+      port = await freePort();
+      sshd = await startSshd();
+      await startServer();
+      token = readFileSync(join(dir, "data", "admin-token"), "utf8").trim();
+      const created = await api("POST", "/api/v1/devices", { name: "e2e-box", labels: { env: "test" } });
+      expect(created.status).toBe(201);
+      deviceId = created.body.id;
+      secret = created.body.secret;
+      writeFileSync(join(dir, "agent-key"), sshd.userKey, { mode: 0o600 });
+      writeFileSync(
+        join(dir, "agent.json"),
+        JSON.stringify({
+          statusIntervalMs: 1000,
+          exec: {
+            allowlist: {
+              greet: { argv: ["echo", "hello", "{who}"], params: { who: { pattern: "^[a-z]{1,16}$" } } },
+            },
+          },
+          reboot: { argv: ["true"] },
+          sftp: {
+            host: "127.0.0.1",
+            port: sshd.port,
+            username: sshd.username,
+            privateKeyFile: join(dir, "agent-key"),
+            hostKey: {
+              fingerprint: sha256Fingerprint(
+                Buffer.from(sshd.hostPublicKey.split(" ")[1] as string, "base64"),
+              ),
+            },
+          },
+        }),
+      );
+      // The SSE stream runs through the whole suite.
+      void fetch(`http://127.0.0.1:${port}/api/v1/events`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: sse.signal,
+      })
+        .then(async (response) => {
+          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
+            events += new TextDecoder().decode(chunk);
+        })
+        .catch(() => {});
+      await startAgent();
+    }, 240_000);
+
+    afterAll(async () => {
+      sse.abort();
+      await agent?.stop();
+      await server?.stop();
+      await sshd?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the agent is online and its status (cpu, memory, disks) is visible", async () => {
+      expect(await online()).toBe(true);
+      await expect
+        .poll(async () => (await api("GET", `/api/v1/devices/${deviceId}/status`)).status, {
+          timeout: 20_000,
+        })
+        .toBe(200);
+      const status = (await api("GET", `/api/v1/devices/${deviceId}/status`)).body;
+      expect(status.cpu.usagePercent).toBeTypeOf("number");
+      expect(status.memory.totalBytes).toBeGreaterThan(0);
+      expect(status.disks.length).toBeGreaterThan(0);
+    });
+
+    it("system.ping and an allowlisted exec round-trip with wait: true; anything else is refused", async () => {
+      const ping = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "system.ping",
+        wait: true,
+      });
+      expect(ping.status).toBe(200);
+      expect(ping.body).toMatchObject({ status: "SUCCEEDED", result: { pong: true } });
+      const exec = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "exec",
+        params: { name: "greet", args: { who: "world" } },
+        wait: true,
+      });
+      expect(exec.body).toMatchObject({
+        status: "SUCCEEDED",
+        result: { exitCode: 0, stdout: "hello world\n" },
+      });
+      const denied = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "exec",
+        params: { name: "sh" },
+        wait: true,
+      });
+      expect(denied.body).toMatchObject({ status: "FAILED", error: { code: "exec_denied" } });
+    });
+
+    it("desired state is applied by the agent and reported back", async () => {
+      const patched = await api("PATCH", `/api/v1/devices/${deviceId}/state/desired`, {
+        statusIntervalMs: 1500,
+        logLevel: "debug",
+      });
+      expect(patched.status).toBe(200);
+      await expect
+        .poll(async () => (await api("GET", `/api/v1/devices/${deviceId}/state`)).body.reported, {
+          timeout: 10_000,
+        })
+        .toEqual({ statusIntervalMs: 1500, logLevel: "debug" });
+      expect((await api("GET", `/api/v1/devices/${deviceId}/state`)).body.delta).toEqual({});
+    });
+
+    it("logs.upload puts the agent's logs on a real sshd, host key verified", async () => {
+      const upload = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "logs.upload",
+        params: { remoteDir: sshd.remoteRoot },
+        timeoutMs: 20_000,
+        wait: true,
+      });
+      expect(upload.body).toMatchObject({ status: "SUCCEEDED" });
+      const files = upload.body.result.files as Array<{ path: string; bytes: number }>;
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        expect(file.path.startsWith(join(sshd.remoteRoot, deviceId))).toBe(true);
+        expect(statSync(file.path).size).toBe(file.bytes);
+      }
+      expect(readdirSync(join(sshd.remoteRoot, deviceId)).length).toBe(1);
+    });
+
+    it("a command sent while the agent is stopped (with a TTL) is delivered after it restarts", async () => {
+      await agent.stop();
+      await expect.poll(online, { timeout: 10_000 }).toBe(false);
+      const queued = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "system.info",
+        ttlMs: 120_000,
+      });
+      expect(queued.body.status).toBe("QUEUED");
+      await startAgent();
+      await expect
+        .poll(
+          async () =>
+            (await api("GET", `/api/v1/devices/${deviceId}/commands/${queued.body.id}`)).body.status,
+          { timeout: 20_000 },
+        )
+        .toBe("SUCCEEDED");
+    });
+
+    it("agent SIGKILL → the device is offline within 2.5 heartbeat intervals", async () => {
+      agent.kill("SIGKILL");
+      await agent.exited;
+      const killedAt = Date.now();
+      await expect.poll(online, { timeout: 10_000, interval: 100 }).toBe(false);
+      expect(Date.now() - killedAt).toBeLessThan(2.5 * HEARTBEAT_MS + 1_500); // poll granularity and a quarter-interval sweep
+      const log = await api("GET", `/api/v1/devices/${deviceId}/events?kind=disconnected&limit=1`);
+      expect(["connection_lost", "heartbeat_timeout"]).toContain(log.body.items[0].reason);
+      await startAgent();
+    });
+
+    it("server restart → the agent comes back online by itself, and the data is still there", async () => {
+      const before = await api("GET", `/api/v1/devices/${deviceId}/commands?limit=1000`);
+      await server.stop();
+      // Graceful: the agent was told to come back (bye + 4009 with a retry-after), not dropped.
+      await agent.waitFor(/offline \(4009 retry-after=\d+\)/, 10_000);
+      await startServer();
+      await expect.poll(online, { timeout: 30_000, interval: 200 }).toBe(true);
+      const after = await api("GET", `/api/v1/devices/${deviceId}/commands?limit=1000`);
+      expect(after.body.items.map((c: { id: string }) => c.id)).toEqual(
+        before.body.items.map((c: { id: string }) => c.id),
+      );
+      expect((await api("GET", `/api/v1/devices/${deviceId}/state`)).body.desired).toEqual({
+        statusIntervalMs: 1500,
+        logLevel: "debug",
+      });
+      const again = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
+        method: "system.ping",
+        wait: true,
+      });
+      expect(again.body.status).toBe("SUCCEEDED");
+    });
+
+    it("the SSE stream saw presence and command events", () => {
+      expect(events).toContain("event: presence");
+      expect(events).toContain("event: command");
+      expect(events).toContain(`"deviceId":"${deviceId}"`);
+    });
+  });
+}

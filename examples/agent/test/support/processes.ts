@@ -1,0 +1,64 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+
+export const ROOT = join(import.meta.dirname, "../../../..");
+
+/** A command started the way the README says (npm at the repo root), in its own process group. */
+export class Proc {
+  readonly child: ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(args: string[], env: Record<string, string>) {
+    this.child = spawn("npm", args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env, FORCE_COLOR: "0", TURBO_TELEMETRY_DISABLED: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    this.child.stdout!.on("data", (chunk: Buffer) => {
+      this.stdout += chunk.toString();
+    });
+    this.child.stderr!.on("data", (chunk: Buffer) => {
+      this.stderr += chunk.toString();
+    });
+    this.exited = new Promise((resolve) =>
+      this.child.once("exit", (code, signal) => resolve({ code, signal })),
+    );
+  }
+
+  /** Resolves with the first match of `pattern` in stdout; fails with the output if the process dies or time runs out. */
+  async waitFor(pattern: RegExp, timeoutMs = 60_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const match = this.stdout.match(pattern);
+      if (match) return match;
+      if (this.child.exitCode !== null || Date.now() > deadline) {
+        throw new Error(
+          `no ${pattern} (exit ${this.child.exitCode}).\nstdout:\n${this.stdout}\nstderr:\n${this.stderr.slice(-3000)}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** Signals the whole process group (npm, sh and node). */
+  kill(signal: NodeJS.Signals): void {
+    try {
+      process.kill(-(this.child.pid as number), signal);
+    } catch {
+      // already gone
+    }
+  }
+
+  /** SIGTERM, then SIGKILL after a grace period; resolves when gone. */
+  async stop(graceMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.exited;
+    this.kill("SIGTERM");
+    const timer = setTimeout(() => this.kill("SIGKILL"), graceMs);
+    const result = await this.exited;
+    clearTimeout(timer);
+    return result;
+  }
+}
