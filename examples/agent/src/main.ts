@@ -15,6 +15,8 @@ async function main(): Promise<void> {
     process.stdout.write(`${HELP}\n`);
     return;
   }
+  // Programs run by `exec` inherit the environment: never hand them the device secret.
+  delete process.env["CLOUDEDGE_DEVICE_SECRET"];
   let agent: Awaited<ReturnType<typeof startAgent>>;
   try {
     agent = await startAgent(config);
@@ -45,14 +47,17 @@ async function main(): Promise<void> {
     }
     log.logger.error({ code }, "credentials rejected; retrying with a long backoff");
   });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return; // repeated signals (npm forwards them too) must not cut the goodbye short
+    stopping = true;
     void client
       .close("agent stopping")
       .then(() => log.close())
       .finally(() => process.exit(0));
   };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
   await client.start();
 }
 

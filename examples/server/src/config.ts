@@ -19,6 +19,8 @@ export interface ServerConfig {
   bodyLimitBytes: number;
   legacyAuth: boolean;
   shutdownSpreadMs: number;
+  /** Hub processes on this machine sharing the port (node:cluster); >1 needs NATS and a shared store. */
+  workers: number;
 }
 
 /** Every setting: flag, environment variable, default, meaning (also the --help text). */
@@ -28,10 +30,15 @@ const SETTINGS = [
   [
     "db",
     "CLOUDEDGE_DB",
-    "sqlite:./data/cloudedge.db",
-    "store: sqlite:<path> | mysql://user:pass@host:port/db | memory:",
+    "",
+    "store: sqlite:<path> | mysql://user:pass@host:port/db | memory: (default sqlite:<data dir>/cloudedge.db)",
   ],
-  ["data-dir", "CLOUDEDGE_DATA_DIR", "./data", "where the admin token and token key files live"],
+  [
+    "data-dir",
+    "CLOUDEDGE_DATA_DIR",
+    "./data",
+    "where the SQLite database (by default), the admin token and the token key live",
+  ],
   [
     "admin-token",
     "CLOUDEDGE_ADMIN_TOKEN",
@@ -65,6 +72,12 @@ const SETTINGS = [
     "CLOUDEDGE_SHUTDOWN_SPREAD_MS",
     "30000",
     "devices are told to come back within this after a shutdown",
+  ],
+  [
+    "workers",
+    "CLOUDEDGE_WORKERS",
+    "1",
+    "hub processes sharing the port on this machine (needs --nats-url and a shared store)",
   ],
 ] as const;
 
@@ -120,7 +133,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   const config: ServerConfig = {
     port: integer("PORT", get("port"), 0, 65535),
     host: get("host"),
-    db: get("db"),
+    db: get("db") || `sqlite:${get("data-dir").replace(/\/+$/, "")}/cloudedge.db`,
     dataDir: get("data-dir"),
     adminToken: optional("admin-token"),
     tokenKey: optional("token-key"),
@@ -136,7 +149,16 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     bodyLimitBytes: integer("CLOUDEDGE_BODY_LIMIT", get("body-limit"), 1024, 1 << 30),
     legacyAuth: onOff("CLOUDEDGE_LEGACY_AUTH", get("legacy-auth")),
     shutdownSpreadMs: integer("CLOUDEDGE_SHUTDOWN_SPREAD_MS", get("shutdown-spread-ms"), 0, 3_600_000),
+    workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
   };
+  if (config.workers > 1 && !config.natsUrl) {
+    throw new ConfigError(
+      "--workers > 1 needs CLOUDEDGE_NATS_URL: workers find each other's devices through NATS",
+    );
+  }
+  if (config.workers > 1 && config.db === "memory:") {
+    throw new ConfigError("--workers > 1 needs a shared store (mysql://… or sqlite:<file>), not memory:");
+  }
   if (!["debug", "info", "warn", "error"].includes(config.logLevel))
     throw new ConfigError("CLOUDEDGE_LOG_LEVEL must be debug, info, warn or error");
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
+import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { Cloud, createIdGenerator, openStore, type Store } from "@cloudedge/cloud-sdk";
+import { Cloud, type ClusterBus, createIdGenerator, openStore, type Store } from "@cloudedge/cloud-sdk";
 import pino from "pino";
 import { createApp } from "./app.js";
 import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
 import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
+import { runPrimary } from "./workers.js";
 
 /** Starts the reference server; resolves with a `stop()` that shuts it down gracefully. */
 export async function startServer(config: ServerConfig, logger = pino({ level: config.logLevel })) {
@@ -19,13 +21,17 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
       `cannot open the database ${config.db.replace(/\/\/[^@/]*@/, "//***@")}: ${(error as Error).message}`,
     );
   }
-  const ids = createIdGenerator(Number(process.env["CLOUDEDGE_WORKER_ID"] ?? 0));
+  const workerId = Number(process.env["CLOUDEDGE_WORKER_ID"] ?? 0);
+  const ids = createIdGenerator(workerId);
   const tokenKey = loadTokenKey(config.dataDir, config.tokenKey);
+  // Cluster mode (CLOUDEDGE_NATS_URL) arrives with the NATS cluster bus.
+  const bus = undefined as ClusterBus | undefined;
   const cloud = new Cloud({
     store,
     tokenKey,
     ids,
     logger,
+    ...(bus ? { bus } : {}),
     bcryptCost: config.bcryptCost,
     hub: {
       heartbeatMs: config.heartbeatMs,
@@ -84,6 +90,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
       await cloud.close({ spreadMs: config.shutdownSpreadMs, graceMs: 2_000 });
       await wsServer.close(0);
       server.closeAllConnections();
+      await bus?.close();
       await store.close();
     })();
     return stopping;
@@ -104,14 +111,20 @@ async function main(): Promise<void> {
     return;
   }
   // Logs go to stderr as JSON lines; stdout carries only what a human needs (address, first admin token).
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config);
+    return;
+  }
   const logger = pino(
     { level: config.logLevel, redact: ["req.headers.authorization", "*.secret", "*.token", "*.password"] },
     pino.destination(2),
   );
   try {
     const { stop } = await startServer(config, logger);
+    // `on`, not `once`: a supervisor may signal the whole process group and npm forwards the
+    // same signal again — a second SIGTERM must not kill us mid-shutdown (stop() is idempotent).
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      process.once(signal, () => {
+      process.on(signal, () => {
         stop().then(
           () => process.exit(0),
           (error: unknown) => {

@@ -116,7 +116,7 @@ describe("original system endpoints", () => {
 
   it.each([
     ["restart", {}, "system.reboot", {}],
-    ["upload_log", {}, "logs.upload", { remoteDir: "/var/log/devices_management" }],
+    ["upload_log", {}, "logs.upload", {}],
     ["upload_log", { remoteDir: "/srv/logs" }, "logs.upload", { remoteDir: "/srv/logs" }],
     ["my_script", { x: 1 }, "my_script", { x: 1 }],
   ])("give_order %s → method %s, waits for the result", async (order, params, method, expected) => {

@@ -73,3 +73,9 @@ export async function readInput(ctx: Context, route: Route, bodyLimit: number): 
 
 /** Koa path syntax for an OpenAPI path. */
 export const koaPath = (path: string): string => path.replace(/\{(\w+)\}/g, ":$1");
+
+/** The repository page query from the `cursor` and `limit` query parameters (default limit 100). */
+export function pageOf(query: Record<string, unknown>): { after?: string; limit: number } {
+  const cursor = query["cursor"] as string | undefined;
+  return { ...(cursor ? { after: cursor } : {}), limit: (query["limit"] as number | undefined) ?? 100 };
+}

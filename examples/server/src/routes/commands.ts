@@ -3,7 +3,7 @@ import { isTerminalStatus } from "@cloudedge/protocol";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import { HttpError } from "../http/problem.js";
-import type { Route } from "../http/route.js";
+import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 const DeviceParams = Type.Object({ id: S.Id });
@@ -95,8 +95,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
           throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
         ctx.body = await cloud.broker.list(id, {
           ...(query["status"] ? { status: (query["status"] as string).split(",") as never } : {}),
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
+          ...pageOf(query),
         });
       },
     },

@@ -1,7 +1,7 @@
 import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import { type AppDeps, presentDevice, presentDevices } from "../context.js";
-import type { Route } from "../http/route.js";
+import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 const IdParams = Type.Object({ id: S.Id });
@@ -62,8 +62,7 @@ export function deviceRoutes(deps: AppDeps): Route[] {
           ...(key ? { label: value.length > 0 ? { key, value: value.join("=") } : { key } } : {}),
           ...(query["online"] !== undefined ? { online: query["online"] as boolean } : {}),
           ...(query["q"] ? { text: query["q"] as string } : {}),
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
+          ...pageOf(query),
         });
         ctx.body = {
           items: await presentDevices(deps, page.items),
@@ -234,8 +233,7 @@ export function deviceRoutes(deps: AppDeps): Route[] {
           ...(query["kind"] ? { kinds: (query["kind"] as string).split(",") as never } : {}),
           ...(query["from"] !== undefined ? { from: query["from"] as number } : {}),
           ...(query["to"] !== undefined ? { to: query["to"] as number } : {}),
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
+          ...pageOf(query),
         });
         ctx.body = page;
       },

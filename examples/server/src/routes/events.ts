@@ -63,7 +63,8 @@ export function eventRoutes(deps: AppDeps, streams: EventStreams): Route[] {
         let seq = 0;
         stream.write(`retry: 3000\n: connected\n\n`);
         const listener = (event: CloudEvent) => {
-          if (!wanted.has(event.type) || (deviceId && event.deviceId !== deviceId)) return;
+          if (stream.writableEnded || !wanted.has(event.type) || (deviceId && event.deviceId !== deviceId))
+            return;
           stream.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         };
         deps.cloud.events.on("event", listener);

@@ -1,7 +1,7 @@
 import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
-import type { Route } from "../http/route.js";
+import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 const IdParams = Type.Object({ id: S.Id });
@@ -47,10 +47,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       query: Type.Object({ ...S.PageQuery }),
       responses: { 200: { description: "A page of groups.", schema: S.Page(S.Group) } },
       handler: async (ctx, { query }) => {
-        ctx.body = await store.groups.list({
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
-        });
+        ctx.body = await store.groups.list(pageOf(query));
       },
     },
     {
@@ -125,8 +122,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       handler: async (ctx, { params, query }) => {
         if (!(await store.groups.get(params["id"] as string))) throw groupNotFound();
         ctx.body = await store.groups.listDeviceIds(params["id"] as string, {
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
+          ...pageOf(query),
         });
       },
     },

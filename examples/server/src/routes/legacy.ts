@@ -12,7 +12,6 @@ import type { Route } from "../http/route.js";
  */
 
 type FailType = "GENERAL_ERROR" | "DEVICEOP_ERROR" | "DATABASE_ERROR" | "INNER_ERROR";
-const DEFAULT_LOG_DIR = "/var/log/devices_management";
 /** The original waited a fixed 10 s for an order's result. */
 const ORDER_WAIT_MS = 10_000;
 
@@ -159,7 +158,8 @@ export function legacyRoutes(deps: AppDeps): Route[] {
               : body.order === "upload_log"
                 ? "logs.upload"
                 : body.order;
-          const effective = body.order === "upload_log" ? { remoteDir: DEFAULT_LOG_DIR, ...params } : params;
+          // upload_log without a remoteDir: the agent's configured one (default /var/log/devices_management).
+          const effective = params;
           try {
             return await cloud.broker.call(String(body.device_id), method, effective, {
               timeoutMs: ORDER_WAIT_MS,

@@ -2,7 +2,7 @@ import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import type { Scope } from "../http/auth.js";
-import type { Route } from "../http/route.js";
+import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 /** API tokens (admin scope): create (shown once), list, revoke. */
@@ -34,10 +34,7 @@ export function tokenRoutes(deps: AppDeps): Route[] {
       query: Type.Object({ ...S.PageQuery }),
       responses: { 200: { description: "A page of tokens.", schema: S.Page(S.ApiToken) } },
       handler: async (ctx, { query }) => {
-        ctx.body = await deps.store.tokens.list({
-          ...(query["cursor"] ? { after: query["cursor"] as string } : {}),
-          limit: (query["limit"] as number | undefined) ?? 100,
-        });
+        ctx.body = await deps.store.tokens.list(pageOf(query));
       },
     },
     {
