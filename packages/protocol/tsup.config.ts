@@ -1,4 +1,6 @@
 import { defineConfig } from "tsup";
 import { libraryConfig } from "../../tsup.shared";
 
-export default defineConfig(libraryConfig({ index: "src/index.ts" }, { platform: "neutral" }));
+export default defineConfig(
+  libraryConfig({ index: "src/index.ts", "merge-patch": "src/merge-patch.ts" }, { platform: "neutral" }),
+);

@@ -9,6 +9,7 @@ import { koaPath, type Route, readInput } from "./http/route.js";
 import { createMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi.js";
 import { commandRoutes } from "./routes/commands.js";
+import { consoleMiddleware } from "./routes/console.js";
 import { deviceRoutes } from "./routes/devices.js";
 import { EventStreams, eventRoutes } from "./routes/events.js";
 import { groupRoutes } from "./routes/groups.js";
@@ -110,5 +111,6 @@ export function createApp(deps: AppDeps): { app: Koa; streams: EventStreams } {
   }
   app.use(router.routes());
   app.use(router.allowedMethods());
+  app.use(consoleMiddleware()); // the web console at / (examples/console)
   return { app, streams };
 }

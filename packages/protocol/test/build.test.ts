@@ -36,6 +36,17 @@ describe("built package", () => {
     }
   });
 
+  it("offers merge patch alone as @cloudedge/protocol/merge-patch (small, for UIs)", () => {
+    const out = node([
+      "--input-type=module",
+      "-e",
+      `import { applyMergePatch } from "@cloudedge/protocol/merge-patch"; console.log(JSON.stringify(applyMergePatch({a:1},{b:2})))`,
+    ]);
+    expect(JSON.parse(out)).toEqual({ a: 1, b: 2 });
+    const size = readFileSync(join(root, "dist/merge-patch.js"), "utf8").length;
+    expect(size).toBeLessThan(10_000);
+  });
+
   it("bundles for the browser platform with no node: imports", async () => {
     const result = await build({
       stdin: { contents: 'export * from "@cloudedge/protocol";', resolveDir: root },

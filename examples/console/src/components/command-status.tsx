@@ -1,0 +1,31 @@
+import type { Command } from "../api/types";
+
+const OK = new Set(["SUCCEEDED"]);
+const BAD = new Set(["FAILED", "TIMED_OUT", "EXPIRED", "CANCELED"]);
+
+export function StatusBadge({ status }: { status: string }) {
+  const tone = OK.has(status) ? "ok" : BAD.has(status) ? "bad" : "pending";
+  return (
+    <span class={`badge ${tone}`} data-status={status}>
+      {status}
+    </span>
+  );
+}
+
+const PATH = ["QUEUED", "SENT", "DELIVERED"];
+
+/** QUEUED → SENT → DELIVERED → outcome, with the steps this command has passed marked. */
+export function Lifecycle({ command, seen }: { command: Command; seen: string[] }) {
+  const final = PATH.includes(command.status) ? undefined : command.status;
+  const reached = PATH.indexOf(command.status);
+  return (
+    <ol class="lifecycle" aria-label="Command lifecycle">
+      {PATH.map((step, i) => (
+        <li key={step} class={seen.includes(step) || (final ? true : i <= reached) ? "done" : undefined}>
+          {step}
+        </li>
+      ))}
+      <li class={final ? (OK.has(final) ? "done ok" : "done bad") : undefined}>{final ?? "…"}</li>
+    </ol>
+  );
+}
