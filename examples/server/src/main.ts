@@ -3,7 +3,15 @@ import cluster from "node:cluster";
 import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import { Cloud, type ClusterBus, createIdGenerator, openStore, type Store } from "@cloudedge/cloud-sdk";
+import { hostname } from "node:os";
+import {
+  Cloud,
+  type ClusterBus,
+  createIdGenerator,
+  NatsClusterBus,
+  openStore,
+  type Store,
+} from "@cloudedge/cloud-sdk";
 import pino from "pino";
 import { createApp } from "./app.js";
 import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
@@ -24,8 +32,20 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
   const workerId = Number(process.env["CLOUDEDGE_WORKER_ID"] ?? 0);
   const ids = createIdGenerator(workerId);
   const tokenKey = loadTokenKey(config.dataDir, config.tokenKey);
-  // Cluster mode (CLOUDEDGE_NATS_URL) arrives with the NATS cluster bus.
-  const bus = undefined as ClusterBus | undefined;
+  // Cluster mode: hubs (processes or machines) share devices, commands and events over NATS.
+  let bus: ClusterBus | undefined;
+  if (config.natsUrl) {
+    try {
+      bus = await NatsClusterBus.connect({
+        servers: config.natsUrl,
+        nodeId: `${hostname()}-${process.pid}`,
+        logger,
+      });
+    } catch (error) {
+      await store.close();
+      throw new ConfigError(`cannot reach NATS at ${config.natsUrl}: ${(error as Error).message}`);
+    }
+  }
   const cloud = new Cloud({
     store,
     tokenKey,

@@ -4,11 +4,11 @@ import { EventEmitter } from "eventemitter3";
 import { DeviceAuthenticator, type DeviceAuthenticatorOptions } from "./auth/device-authenticator.js";
 import { ResumeTokens } from "./auth/resume-tokens.js";
 import { CommandBroker } from "./broker/command-broker.js";
-import type { ClusterBus } from "./cluster/cluster-bus.js";
+import type { ClusterBus, OrphanedSession } from "./cluster/cluster-bus.js";
 import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
-import type { CloudEvent } from "./events.js";
+import type { CloudEvent, PresenceEvent } from "./events.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer } from "./hub/ws-transport.js";
 import type { Store } from "./repos/types.js";
@@ -32,7 +32,7 @@ export interface CloudOptions {
   hub?: Omit<DeviceHubOptions, "devices" | "authenticator" | "tokens" | "bus" | "clock" | "logger">;
   auth?: Pick<DeviceAuthenticatorOptions, "perDevice" | "perAddress" | "acceptTokens">;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
-  commands?: { defaultTimeoutMs?: number; sweepMs?: number };
+  commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
   /** Event-log retention. Default 30 days. */
   eventRetentionMs?: number;
 }
@@ -119,6 +119,7 @@ export class Cloud {
       ),
     );
     this.unsubscribe = this.bus.subscribe((event) => this.events.emit("event", event));
+    this.bus.onOrphaned?.((orphan) => this.orphaned(orphan));
     const retentionMs = options.eventRetentionMs ?? 30 * 86_400_000;
     this.retentionTimer = clock.setInterval(
       () => void store.events.prune(clock.now() - retentionMs).catch(() => {}),
@@ -128,8 +129,66 @@ export class Cloud {
 
   /** Recovers commands left non-terminal by a previous run; call once at start-up. */
   async start(): Promise<{ requeued: number; timedOut: number; expired: number }> {
-    await this.options.store.devices.markAllOffline(this.clock.now());
+    if (this.bus.locate) await this.reconcilePresence();
+    else await this.options.store.devices.markAllOffline(this.clock.now());
     return this.broker.recover();
+  }
+
+  /**
+   * Cluster start-up: other nodes are live, so instead of marking every device offline only
+   * those persisted online that no live node holds are (their node died while no one
+   * watched). A device that connected moments ago may not be announced yet: left alone.
+   */
+  private async reconcilePresence(): Promise<void> {
+    const { store } = this.options;
+    const now = this.clock.now();
+    let after: string | undefined;
+    do {
+      const page = await store.devices.list({ online: true, limit: 1000, ...(after ? { after } : {}) });
+      const devices = page.items.filter((d) => d.connectedAt === null || now - d.connectedAt >= 10_000);
+      let next = 0;
+      const worker = async () => {
+        for (let device = devices[next++]; device; device = devices[next++]) {
+          if ((await this.bus.locate?.(device.id)) !== undefined) continue;
+          await store.devices.setPresence(device.id, {
+            online: false,
+            lastSeenAt: device.lastSeenAt ?? now,
+            ifConnectedAt: device.connectedAt,
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: 32 }, worker));
+      after = page.nextCursor;
+    } while (after);
+  }
+
+  /**
+   * A node died holding this device's session (the bus reaped it; exactly one node gets
+   * here per session): record it offline, log it and tell every node, as its own node would
+   * have done with reason `connection_lost`.
+   */
+  private async orphaned(orphan: OrphanedSession): Promise<void> {
+    if ((await this.bus.locate?.(orphan.deviceId)) !== undefined) return; // already back elsewhere
+    const now = this.clock.now();
+    const event: PresenceEvent = {
+      type: "presence",
+      deviceId: orphan.deviceId,
+      at: now,
+      online: false,
+      reason: "connection_lost",
+      sessionId: orphan.sessionId,
+      nodeId: orphan.nodeId,
+    };
+    const device = await this.options.store.devices.get(orphan.deviceId);
+    if (!device) return; // deleted meanwhile
+    // Only while the dead node's session is the stored one: a reconnect elsewhere wins.
+    await this.options.store.devices.setPresence(orphan.deviceId, {
+      online: false,
+      lastSeenAt: device.lastSeenAt ?? now,
+      ifConnectedAt: orphan.connectedAt,
+    });
+    this.eventLog.append(orphan.deviceId, "disconnected", event.reason, { sessionId: orphan.sessionId }, now);
+    await this.bus.publish(event);
   }
 
   /** Serves `/ws` (or `path`) on an HTTP(S) server. */

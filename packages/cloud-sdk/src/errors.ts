@@ -34,6 +34,7 @@ export const CloudErrorCode = {
   NOT_CANCELABLE: "not_cancelable",
   DEVICE_ERROR: "device_error",
   STORE_UNAVAILABLE: "store_unavailable",
+  CLUSTER_UNAVAILABLE: "cluster_unavailable",
   SHUTTING_DOWN: "shutting_down",
 } as const;
 export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];

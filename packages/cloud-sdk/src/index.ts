@@ -19,8 +19,16 @@ export {
 } from "./broker/command-broker.js";
 export { CommandFailedError, errorForCommand } from "./broker/command-errors.js";
 export { Cloud, type CloudOptions } from "./cloud.js";
-export type { BusHandler, BusReply, BusRequest, ClusterBus } from "./cluster/cluster-bus.js";
+export type {
+  BusHandler,
+  BusReply,
+  BusRequest,
+  ClusterBus,
+  HeldSession,
+  OrphanedSession,
+} from "./cluster/cluster-bus.js";
 export { LocalClusterBus } from "./cluster/local-cluster-bus.js";
+export { NatsClusterBus, type NatsClusterBusOptions } from "./cluster/nats-cluster-bus.js";
 export {
   DeviceService,
   type DeviceServiceOptions,

@@ -51,9 +51,16 @@ export interface CommandBrokerOptions {
   maxTtlMs?: number;
   /** Deadline and TTL sweep period. Default 1 s. */
   sweepMs?: number;
+  /**
+   * Period of the store scan for overdue non-terminal commands, whichever node they were
+   * created or sent on (in a cluster the node that sent a command may have died). Default 30 s.
+   */
+  scanMs?: number;
 }
 
 type Tracked = { deviceId: string; deadline: number | null; expiresAt: number | null };
+/** A command this node wrote to one of its sessions, as of that sending. */
+type InFlight = { deviceId: string; sessionId: string; attempts: number };
 
 /**
  * Command RPC (docs/protocol.md §6): persisted records walking the protocol's command
@@ -67,8 +74,11 @@ export class CommandBroker {
   private readonly perDevice = new KeyedQueue();
   /** Non-terminal commands this node knows of, for the deadline/TTL sweep. */
   private readonly tracked = new Map<string, Tracked>();
+  /** Commands sent on this node's sessions and not yet answered, to requeue when the session ends. */
+  private readonly inFlight = new Map<string, InFlight>();
   private readonly waiters = new Map<string, Set<(command: CommandRecord) => void>>();
   private readonly timer: unknown;
+  private readonly scanTimer: unknown;
   private readonly unsubscribe: () => void;
   private closed = false;
 
@@ -76,9 +86,12 @@ export class CommandBroker {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     const { hub, bus } = options;
-    hub.on("online", (session) => void this.flush(session));
+    // Taking over an older session's sendings matters only where that session may have been
+    // on another node (a cluster bus has presence); on one node `recover()` and
+    // `requeueInFlight` already cover it.
+    hub.on("online", (session) => void this.flush(session, bus.locate !== undefined));
     hub.on("presence", (event) => {
-      if (!event.online) void this.requeueInFlight(event.deviceId);
+      if (!event.online) void this.requeueInFlight(event.deviceId, event.sessionId);
     });
     // Acks and results of one device are handled in arrival order: a result racing its own
     // ack would otherwise lose the compare-and-set and be dropped.
@@ -88,11 +101,16 @@ export class CommandBroker {
         void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
     });
     hub.onDeliver((session) => this.flush(session));
-    // Results recorded by other nodes wake waiters here.
+    // Results recorded by other nodes wake waiters here (and end our tracking of them).
     this.unsubscribe = bus.subscribe((event) => {
-      if (event.type === "command" && isTerminalStatus(event.command.status)) this.settle(event.command);
+      if (event.type === "command" && isTerminalStatus(event.command.status)) {
+        this.tracked.delete(event.command.id);
+        this.inFlight.delete(event.command.id);
+        this.settle(event.command);
+      }
     });
     this.timer = this.clock.setInterval(() => void this.sweep(), options.sweepMs ?? 1000);
+    this.scanTimer = this.clock.setInterval(() => void this.scan(), options.scanMs ?? 30_000);
   }
 
   /**
@@ -103,6 +121,7 @@ export class CommandBroker {
   async recover(): Promise<{ requeued: number; timedOut: number; expired: number }> {
     const counts = { requeued: 0, timedOut: 0, expired: 0 };
     const now = this.clock.now();
+    const held = this.heldElsewhere();
     for (const command of await this.options.store.commands.listNonTerminal()) {
       if (command.deadline !== null && command.deadline <= now) {
         if (await this.move(command, "timeout", { error: timeoutError(command.status) })) counts.timedOut++;
@@ -114,12 +133,30 @@ export class CommandBroker {
       ) {
         if (await this.move(command, "expire", {})) counts.expired++;
       } else if (command.status !== "QUEUED") {
+        // In a cluster, a device held by a live node is in that node's hands (its session
+        // requeues what it loses, a new session takes over what an old one left).
+        if (await held(command.deviceId)) continue;
         if (await this.move(command, "requeue", {})) counts.requeued++;
       } else {
         this.track(command);
       }
     }
     return counts;
+  }
+
+  /** Whether a device is held by some live node of the cluster (never, on a bus without presence). */
+  private heldElsewhere(): (deviceId: string) => Promise<boolean> {
+    const { bus } = this.options;
+    const cache = new Map<string, Promise<boolean>>();
+    return (deviceId) => {
+      if (!bus.locate) return Promise.resolve(false);
+      let answer = cache.get(deviceId);
+      if (!answer) {
+        answer = bus.locate(deviceId).then((node) => node !== undefined);
+        cache.set(deviceId, answer);
+      }
+      return answer;
+    };
   }
 
   /** Creates a command and starts delivering it; resolves with the record at once. */
@@ -157,7 +194,18 @@ export class CommandBroker {
     this.track(command);
     this.changed(command);
 
-    const reply = await this.options.bus.request(deviceId, { kind: "deliver" });
+    let reply: Awaited<ReturnType<ClusterBus["request"]>>;
+    try {
+      reply = await this.options.bus.request(deviceId, { kind: "deliver" });
+    } catch (error) {
+      // The bus could not ask (e.g. NATS is down): the caller gets the error, so the command
+      // must not run later behind its back.
+      const code = error instanceof CloudError ? error.code : CloudErrorCode.CLUSTER_UNAVAILABLE;
+      await this.move(command, "fail", { error: { code, message: "the command could not be routed" } }).catch(
+        () => undefined,
+      );
+      throw error;
+    }
     if (reply === "no_responders" && command.expiresAt === null) {
       // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
       const failed = await this.move(command, "fail", {
@@ -187,22 +235,41 @@ export class CommandBroker {
 
   /** Resolves with the command once terminal, or as it stands when `timeoutMs` passes. */
   async wait(commandId: string, timeoutMs: number): Promise<CommandRecord> {
-    const current = await this.get(commandId);
-    if (isTerminalStatus(current.status)) return current;
-    return new Promise<CommandRecord>((resolve) => {
-      const set = this.waiters.get(commandId) ?? new Set<(command: CommandRecord) => void>();
-      this.waiters.set(commandId, set);
-      const done = (command: CommandRecord) => {
-        this.clock.clearTimeout(timer);
-        set.delete(done);
-        if (set.size === 0) this.waiters.delete(commandId);
-        resolve(command);
-      };
-      const timer = this.clock.setTimeout(() => {
+    // Register before reading: an outcome recorded (on any node) while the read is in
+    // flight must not slip between the read and the registration.
+    const set = this.waiters.get(commandId) ?? new Set<(command: CommandRecord) => void>();
+    this.waiters.set(commandId, set);
+    let resolveWait: (command: CommandRecord) => void = () => {};
+    const outcome = new Promise<CommandRecord>((resolve) => {
+      resolveWait = resolve;
+    });
+    let finished = false;
+    let timer: unknown;
+    const stop = () => {
+      finished = true;
+      if (timer !== undefined) this.clock.clearTimeout(timer);
+      set.delete(done);
+      if (set.size === 0 && this.waiters.get(commandId) === set) this.waiters.delete(commandId);
+    };
+    const done = (command: CommandRecord) => {
+      stop();
+      resolveWait(command);
+    };
+    set.add(done);
+    let current: CommandRecord;
+    try {
+      current = await this.get(commandId);
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    if (isTerminalStatus(current.status)) done(current);
+    else if (!finished) {
+      timer = this.clock.setTimeout(() => {
         void this.get(commandId).then(done, () => done(current));
       }, timeoutMs);
-      set.add(done);
-    });
+    }
+    return outcome;
   }
 
   async get(commandId: string): Promise<CommandRecord> {
@@ -281,9 +348,21 @@ export class CommandBroker {
     return items;
   }
 
-  /** Sends a session its QUEUED commands, oldest first. */
-  private flush(session: Session): Promise<boolean> {
+  /**
+   * Sends a session its QUEUED commands, oldest first. When the session just came online
+   * (`takeOver`), SENT/DELIVERED commands of the device belong to an older session (one
+   * session per device) — possibly on a node that died without requeueing them — so they
+   * are requeued and redelivered first (§6.2; the device dedupes by id).
+   */
+  private flush(session: Session, takeOver = false): Promise<boolean> {
     return this.perDevice.run(session.deviceId, async () => {
+      if (takeOver) {
+        const stale = await this.options.store.commands.listByDevice(session.deviceId, {
+          status: ["SENT", "DELIVERED"],
+          limit: 1000,
+        });
+        for (const command of stale.items) await this.move(command, "requeue", {});
+      }
       const queued = await this.options.store.commands.listQueued(session.deviceId);
       for (const command of queued) {
         if (session.closed) return false;
@@ -309,23 +388,44 @@ export class CommandBroker {
           timeoutMs: Math.max(0, deadline - now),
         });
         if (!ok) await this.move(sent, "requeue", {});
+        else
+          this.inFlight.set(sent.id, {
+            deviceId: sent.deviceId,
+            sessionId: session.id,
+            attempts: sent.attempts,
+          });
       }
       return true;
     });
   }
 
-  private requeueInFlight(deviceId: string): Promise<void> {
+  /**
+   * A session ended: what was sent on it and is still unanswered goes back to QUEUED. Only
+   * that session's sendings count — in a cluster the device may already have a new session
+   * elsewhere, which was sent the same command again (a higher `attempts`) and keeps it.
+   */
+  private requeueInFlight(deviceId: string, sessionId: string): Promise<void> {
     return this.perDevice.run(deviceId, async () => {
-      for (const [id, tracked] of this.tracked) {
-        if (tracked.deviceId !== deviceId) continue;
+      let requeued = 0;
+      for (const [id, sent] of this.inFlight) {
+        if (sent.sessionId !== sessionId) continue;
+        this.inFlight.delete(id);
         const command = await this.options.store.commands.get(id);
-        if (command && (command.status === "SENT" || command.status === "DELIVERED")) {
-          await this.move(command, "requeue", {});
+        if (
+          command &&
+          command.attempts === sent.attempts &&
+          (command.status === "SENT" || command.status === "DELIVERED") &&
+          (await this.move(command, "requeue", {}))
+        ) {
+          requeued++;
         }
       }
-      // A replacing session may already be online: give it what was just requeued.
+      if (requeued === 0) return;
+      // A replacing session may already be online, here or on another node: give it what
+      // was just requeued.
       const session = this.options.hub.session(deviceId);
       if (session) void this.flush(session);
+      else void this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
     });
   }
 
@@ -389,6 +489,7 @@ export class CommandBroker {
   }
 
   private changed(command: CommandRecord): void {
+    if (command.status === "QUEUED" || isTerminalStatus(command.status)) this.inFlight.delete(command.id);
     if (isTerminalStatus(command.status)) {
       this.tracked.delete(command.id);
       this.settle(command);
@@ -461,6 +562,47 @@ export class CommandBroker {
     }
   }
 
+  /**
+   * The store scan: every non-terminal command, whichever node created or sent it, is
+   * timed out at its deadline, expired at its TTL, and — when it has no TTL and was never
+   * sent within its timeout plus a grace (its node died between creating and delivering it,
+   * or the device vanished meanwhile) — failed as offline. Compare-and-set makes concurrent scans
+   * by several nodes harmless. Returns how many commands it ended.
+   */
+  async scan(): Promise<number> {
+    if (this.scanning || this.closed) return 0;
+    this.scanning = true;
+    let ended = 0;
+    try {
+      const now = this.clock.now();
+      for (const command of await this.options.store.commands.listNonTerminal()) {
+        let moved: CommandRecord | undefined;
+        if (command.deadline !== null && command.deadline <= now) {
+          moved = await this.move(command, "timeout", { error: timeoutError(command.status) });
+        } else if (command.status === "QUEUED" && command.attempts === 0) {
+          if (command.expiresAt !== null && command.expiresAt <= now) {
+            moved = await this.move(command, "expire", {});
+          } else if (
+            command.expiresAt === null &&
+            command.createdAt + command.timeoutMs + UNSENT_GRACE_MS <= now
+          ) {
+            moved = await this.move(command, "fail", {
+              error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
+            });
+          }
+        }
+        if (moved) ended++;
+      }
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, "command scan failed");
+    } finally {
+      this.scanning = false;
+    }
+    return ended;
+  }
+
+  private scanning = false;
+
   private validate(method: string, params: unknown, timeoutMs: number, ttlMs: number | undefined): void {
     const fields: Array<{ path: string; message: string }> = [];
     const maxTimeout = this.options.maxTimeoutMs ?? 86_400_000;
@@ -503,9 +645,13 @@ export class CommandBroker {
   close(): void {
     this.closed = true;
     this.clock.clearInterval(this.timer);
+    this.clock.clearInterval(this.scanTimer);
     this.unsubscribe();
   }
 }
+
+/** How long past its timeout a never-sent command without a TTL may still be on its way to the socket. */
+const UNSENT_GRACE_MS = 30_000;
 
 function timeoutError(status: CommandStatus): CommandError {
   return status === "DELIVERED"

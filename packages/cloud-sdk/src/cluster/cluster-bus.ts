@@ -14,10 +14,24 @@ export type BusReply = { ok: boolean };
 /** Handles requests for devices this node holds. */
 export type BusHandler = (deviceId: string, request: BusRequest) => Promise<BusReply>;
 
+/** The session a node holds for a device, as cluster presence records it. */
+export interface HeldSession {
+  sessionId: string;
+  /** The session's connectedAt, as persisted with the device's presence. */
+  connectedAt: number;
+}
+
+/** A session whose node died without releasing it, found by a cluster bus's presence reaper. */
+export interface OrphanedSession extends HeldSession {
+  deviceId: string;
+  /** The node that held it. */
+  nodeId: string;
+}
+
 /**
  * The seam between hubs (docs/architecture.md): presence and commands routed to wherever a
  * device is connected, events fanned out to every node. `LocalClusterBus` serves one
- * process; a NATS implementation serves many. Requests have request/reply semantics with
+ * process; `NatsClusterBus` serves many. Requests have request/reply semantics with
  * "no responders" when no node holds the device.
  */
 export interface ClusterBus {
@@ -29,10 +43,21 @@ export interface ClusterBus {
   /** Registers the handler for requests addressed to devices this node holds. */
   serve(handler: BusHandler): void;
   /** This node now holds the device's session: requests for it come here. */
-  hold(deviceId: string): Promise<void>;
+  hold(deviceId: string, session?: HeldSession): Promise<void>;
   /** This node no longer holds the device's session. */
   release(deviceId: string): Promise<void>;
-  /** Asks the node holding the device; "no_responders" when none does. */
+  /**
+   * Asks the node holding the device; "no_responders" when none does. A `disconnect`
+   * reaches every node that holds the device (each acts on it).
+   */
   request(deviceId: string, request: BusRequest, timeoutMs?: number): Promise<BusReply | "no_responders">;
+  /**
+   * Cluster-wide presence: the id of the live node holding the device, if any. Buses that
+   * span processes implement it; `Cloud.start()` then reconciles persisted presence per
+   * device instead of marking every device offline, and recovery leaves held devices alone.
+   */
+  locate?(deviceId: string): Promise<string | undefined>;
+  /** Registers a handler called once, cluster-wide, for each session whose node died holding it. */
+  onOrphaned?(handler: (orphan: OrphanedSession) => Promise<void>): void;
   close(): Promise<void>;
 }

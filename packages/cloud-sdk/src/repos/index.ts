@@ -32,6 +32,7 @@ export type {
   Nic,
   Page,
   PageQuery,
+  PresenceWrite,
   Software,
   StateRepository,
   StatusHistoryQuery,

@@ -103,6 +103,15 @@ export interface DeviceQuery extends PageQuery {
   text?: string;
 }
 
+export interface PresenceWrite {
+  online: boolean;
+  /** Omitted: kept; null: cleared. */
+  connectedAt?: number | null;
+  lastSeenAt: number;
+  /** Apply only when the stored connectedAt equals this (null matches null). */
+  ifConnectedAt?: number | null;
+}
+
 export interface DeviceRepository {
   /**
    * Throws ConflictError(device_exists) when the (serialNumber, model) pair is taken (only when
@@ -118,11 +127,12 @@ export interface DeviceRepository {
   update(id: string, patch: DevicePatch, now: number): Promise<Device | undefined>;
   /** Replaces the secret hash and bumps the generation; returns the new generation, undefined if absent. */
   setSecret(id: string, secretHash: string, now: number): Promise<number | undefined>;
-  /** Persists presence for one device (connect, disconnect). */
-  setPresence(
-    id: string,
-    presence: { online: boolean; connectedAt?: number | null; lastSeenAt: number },
-  ): Promise<void>;
+  /**
+   * Persists presence for one device (connect, disconnect). With `ifConnectedAt`, only while
+   * the stored connectedAt is that value: the offline write of a session never overwrites a
+   * newer session's online (in a cluster the device may be back on another node first).
+   */
+  setPresence(id: string, presence: PresenceWrite): Promise<void>;
   /** Coarse lastSeen refresh for many devices in one write. */
   touchLastSeen(entries: Array<{ id: string; lastSeenAt: number }>): Promise<void>;
   /** At hub start-up: everyone persisted online is offline now (lastSeenAt kept, or `now` if never set). Returns how many were. */

@@ -12,7 +12,7 @@ import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
 import type { DeviceHub, HandshakeState } from "../hub/device-hub.js";
 import type { Session } from "../hub/session.js";
-import type { Store } from "../repos/types.js";
+import type { DeviceState, Store } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { KeyedQueue } from "../util/keyed-queue.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -48,6 +48,19 @@ export function stateDelta(desired: JsonObject, reported: JsonObject): JsonObjec
   return delta;
 }
 
+/** The API view of a stored twin. */
+function toView(
+  state: Pick<DeviceState, "desired" | "reported" | "desiredVersion" | "reportedVersion">,
+): StateView {
+  return {
+    desired: state.desired,
+    reported: state.reported,
+    delta: stateDelta(state.desired, state.reported),
+    desiredVersion: state.desiredVersion,
+    reportedVersion: state.reportedVersion,
+  };
+}
+
 export interface StateServiceOptions {
   store: Store;
   hub: DeviceHub;
@@ -80,14 +93,7 @@ export class StateService {
 
   async get(deviceId: string): Promise<StateView> {
     await this.requireDevice(deviceId);
-    const state = await this.options.store.state.get(deviceId);
-    return {
-      desired: state.desired,
-      reported: state.reported,
-      delta: stateDelta(state.desired, state.reported),
-      desiredVersion: state.desiredVersion,
-      reportedVersion: state.reportedVersion,
-    };
+    return toView(await this.options.store.state.get(deviceId));
   }
 
   /**
@@ -140,14 +146,7 @@ export class StateService {
       }
       throw new CloudError(CloudErrorCode.CONFLICT, "the desired state is changing too fast", 409);
     });
-    const state = result;
-    return {
-      desired: state.desired,
-      reported: state.reported,
-      delta: stateDelta(state.desired, state.reported),
-      desiredVersion: state.desiredVersion,
-      reportedVersion: state.reportedVersion,
-    };
+    return toView(result);
   }
 
   /** What `welcome` carries: the whole desired document when the device is not at our version. */

@@ -38,6 +38,7 @@ export class StatusIngest {
   private readonly latestByDevice = new Map<string, StatusRecord>();
   readonly writer: WriteBehind<StatusRecord>;
   private readonly retentionTimer: unknown;
+  private readonly unsubscribe: () => void;
 
   constructor(private readonly options: StatusIngestOptions) {
     this.clock = options.clock ?? systemClock;
@@ -51,6 +52,13 @@ export class StatusIngest {
     });
     options.hub.on("pdu", (session, pdu) => {
       if (pdu.type === "status") this.ingest(session.deviceId, pdu);
+    });
+    // In a cluster a device moves between nodes: a report received elsewhere refreshes the
+    // latest this node remembers, so it never serves an older one from memory.
+    this.unsubscribe = options.bus.subscribe((event) => {
+      if (event.type !== "status") return;
+      const latest = this.latestByDevice.get(event.deviceId);
+      if (latest && latest.ts < event.status.ts) this.latestByDevice.set(event.deviceId, event.status);
     });
     this.retentionTimer = this.clock.setInterval(
       () => void this.prune().catch(() => {}),
@@ -101,6 +109,7 @@ export class StatusIngest {
 
   async close(): Promise<void> {
     this.clock.clearInterval(this.retentionTimer);
+    this.unsubscribe();
     await this.writer.close();
   }
 }

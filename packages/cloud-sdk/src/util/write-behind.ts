@@ -53,15 +53,17 @@ export class WriteBehind<T> {
     return this.pending.length;
   }
 
-  /** Writes everything pending now; resolves when it is written (or failed and kept). */
+  /** Writes everything pending now, in bounded batches; resolves when written (or failed and kept). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing;
     if (this.pending.length === 0) return;
-    const batch = this.pending;
-    this.pending = [];
+    // Bounded batches: one huge transaction after a backlog would hold the store for seconds.
+    const batch = this.pending.splice(0, (this.options.batchSize ?? 500) * 4);
+    let ok = false;
     this.flushing = this.options
       .write(batch)
       .then(() => {
+        ok = true;
         this.written += batch.length;
         this.batches++;
       })
@@ -76,6 +78,8 @@ export class WriteBehind<T> {
         this.flushing = undefined;
       });
     await this.flushing;
+    // More waiting: carry on; after a failure, wait for the next tick instead of spinning.
+    if (ok && this.pending.length > 0) await this.flush();
   }
 
   /** Stops the timer and writes what is left. */

@@ -11,6 +11,7 @@ import type {
   DeviceRepository,
   NewDevice,
   Page,
+  PresenceWrite,
 } from "../types.js";
 import type { MemoryTables } from "./memory-tables.js";
 
@@ -95,13 +96,11 @@ export class MemoryDeviceRepository implements DeviceRepository {
     return row.generation;
   }
 
-  async setPresence(
-    id: string,
-    presence: { online: boolean; connectedAt?: number | null; lastSeenAt: number },
-  ): Promise<void> {
+  async setPresence(id: string, presence: PresenceWrite): Promise<void> {
     this.t.assertOpen();
     const row = this.t.devices.get(id);
     if (!row) return;
+    if (presence.ifConnectedAt !== undefined && row.device.connectedAt !== presence.ifConnectedAt) return;
     row.device.online = presence.online;
     if (presence.connectedAt !== undefined) row.device.connectedAt = presence.connectedAt;
     row.device.lastSeenAt = presence.lastSeenAt;

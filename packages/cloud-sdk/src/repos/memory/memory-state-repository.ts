@@ -1,37 +1,19 @@
 import type { JsonObject } from "@cloudedge/protocol";
 import { CloudErrorCode, NotFoundError } from "../../errors.js";
 import { jsonClone } from "../json.js";
-import { emptyState } from "../state-model.js";
-import type { DeviceState, StateRepository } from "../types.js";
+import { emptyState, VersionedStateRepository } from "../state-model.js";
+import type { DeviceState } from "../types.js";
 import type { MemoryTables } from "./memory-tables.js";
 
 /** Desired/reported documents per device with compare-and-set on their versions. */
-export class MemoryStateRepository implements StateRepository {
-  constructor(private readonly t: MemoryTables) {}
+export class MemoryStateRepository extends VersionedStateRepository {
+  constructor(private readonly t: MemoryTables) {
+    super();
+  }
 
   async get(deviceId: string): Promise<DeviceState> {
     this.t.assertOpen();
     return jsonClone(this.t.states.get(deviceId) ?? emptyState(deviceId));
-  }
-
-  async setDesired(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "desired", doc, version, expectedVersion, now);
-  }
-
-  async setReported(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "reported", doc, version, expectedVersion, now);
   }
 
   async delete(deviceId: string): Promise<void> {
@@ -39,7 +21,7 @@ export class MemoryStateRepository implements StateRepository {
     this.t.states.delete(deviceId);
   }
 
-  private compareAndSet(
+  protected compareAndSet(
     deviceId: string,
     side: "desired" | "reported",
     doc: JsonObject,

@@ -15,18 +15,36 @@ export interface MysqlRunner {
 
 type Queryable = Pool | PoolConnection;
 
-function runner(on: Queryable): MysqlRunner {
+const DEADLOCK_RETRIES = 3;
+
+/**
+ * An autocommit statement chosen as a deadlock victim was rolled back alone, so running the
+ * same statement again is correct (InnoDB's advice). Inside a transaction the whole
+ * transaction is retried instead (MysqlDb.tx), so there `autocommit` is false.
+ */
+async function retryingDeadlocks<T>(autocommit: boolean, statement: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await statement();
+    } catch (err) {
+      if (!autocommit || !isDeadlock(err) || attempt >= DEADLOCK_RETRIES) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+function runner(on: Queryable, autocommit: boolean): MysqlRunner {
   return {
     async rows(sql, params = []) {
       const [rows] = await on.execute(sql, params);
       return rows as Row[];
     },
     async write(sql, params = []) {
-      const [header] = await on.execute<ResultSetHeader>(sql, params);
+      const [header] = await retryingDeadlocks(autocommit, () => on.execute<ResultSetHeader>(sql, params));
       return header.affectedRows;
     },
     async writeText(sql, params) {
-      const [header] = await on.query<ResultSetHeader>(sql, params);
+      const [header] = await retryingDeadlocks(autocommit, () => on.query<ResultSetHeader>(sql, params));
       return header.affectedRows;
     },
     async rowsText(sql, params) {
@@ -36,15 +54,13 @@ function runner(on: Queryable): MysqlRunner {
   };
 }
 
-const DEADLOCK_RETRIES = 3;
-
 /** The mysql2 pool of a store, with error mapping and transactions. */
 export class MysqlDb {
   private closed = false;
   private readonly poolRunner: MysqlRunner;
 
   constructor(readonly pool: Pool) {
-    this.poolRunner = runner(pool);
+    this.poolRunner = runner(pool, true);
   }
 
   get isClosed(): boolean {
@@ -69,7 +85,7 @@ export class MysqlDb {
         let broken = false;
         try {
           await conn.beginTransaction();
-          const result = await work(runner(conn));
+          const result = await work(runner(conn, false));
           await conn.commit();
           return result;
         } catch (err) {

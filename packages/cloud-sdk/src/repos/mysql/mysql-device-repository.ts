@@ -12,6 +12,7 @@ import type {
   DeviceRepository,
   NewDevice,
   Page,
+  PresenceWrite,
 } from "../types.js";
 import type { MysqlDb, MysqlRunner } from "./mysql-db.js";
 
@@ -175,26 +176,25 @@ export class MysqlDeviceRepository implements DeviceRepository {
     });
   }
 
-  async setPresence(
-    id: string,
-    presence: { online: boolean; connectedAt?: number | null; lastSeenAt: number },
-  ): Promise<void> {
+  async setPresence(id: string, presence: PresenceWrite): Promise<void> {
     const key = parseId(id);
     await this.db.run(async (db) => {
       if (key === undefined) return;
+      // `<=>` is the NULL-safe equality: null matches a never-connected device.
+      const guard = presence.ifConnectedAt !== undefined ? " AND connected_at <=> ?" : "";
+      const condition = presence.ifConnectedAt !== undefined ? [presence.ifConnectedAt] : [];
       if (presence.connectedAt === undefined) {
-        await db.write("UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?", [
+        await db.write(`UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?${guard}`, [
           presence.online ? 1 : 0,
           presence.lastSeenAt,
           key,
+          ...condition,
         ]);
       } else {
-        await db.write("UPDATE devices SET online = ?, connected_at = ?, last_seen_at = ? WHERE id = ?", [
-          presence.online ? 1 : 0,
-          presence.connectedAt,
-          presence.lastSeenAt,
-          key,
-        ]);
+        await db.write(
+          `UPDATE devices SET online = ?, connected_at = ?, last_seen_at = ? WHERE id = ?${guard}`,
+          [presence.online ? 1 : 0, presence.connectedAt, presence.lastSeenAt, key, ...condition],
+        );
       }
     });
   }

@@ -3,11 +3,9 @@ import { CloudErrorCode, NotFoundError } from "../../errors.js";
 import { parseId } from "../ids.js";
 import { toJson } from "../json.js";
 import { stateFromRow } from "../sql/rows.js";
-import { emptyState } from "../state-model.js";
-import type { DeviceState, StateRepository } from "../types.js";
+import { emptyState, type StateSide, VersionedStateRepository } from "../state-model.js";
+import type { DeviceState } from "../types.js";
 import type { MysqlDb, MysqlRunner } from "./mysql-db.js";
-
-type Side = "desired" | "reported";
 
 const CAS = {
   desired:
@@ -17,8 +15,10 @@ const CAS = {
 } as const;
 
 /** Desired/reported documents in MySQL / MariaDB; each write is one guarded UPDATE (the CAS is the row's own check). */
-export class MysqlStateRepository implements StateRepository {
-  constructor(private readonly db: MysqlDb) {}
+export class MysqlStateRepository extends VersionedStateRepository {
+  constructor(private readonly db: MysqlDb) {
+    super();
+  }
 
   async get(deviceId: string): Promise<DeviceState> {
     const key = parseId(deviceId);
@@ -32,26 +32,6 @@ export class MysqlStateRepository implements StateRepository {
     });
   }
 
-  async setDesired(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "desired", doc, version, expectedVersion, now);
-  }
-
-  async setReported(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "reported", doc, version, expectedVersion, now);
-  }
-
   async delete(deviceId: string): Promise<void> {
     const key = parseId(deviceId);
     await this.db.run(async (db) => {
@@ -59,9 +39,9 @@ export class MysqlStateRepository implements StateRepository {
     });
   }
 
-  private async compareAndSet(
+  protected async compareAndSet(
     deviceId: string,
-    side: Side,
+    side: StateSide,
     doc: JsonObject,
     version: number,
     expectedVersion: number,
@@ -95,7 +75,7 @@ export class MysqlStateRepository implements StateRepository {
 
 async function cas(
   db: MysqlRunner,
-  side: Side,
+  side: StateSide,
   text: string,
   version: number,
   expectedVersion: number,

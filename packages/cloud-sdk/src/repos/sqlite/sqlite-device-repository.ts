@@ -12,6 +12,7 @@ import type {
   DeviceRepository,
   NewDevice,
   Page,
+  PresenceWrite,
 } from "../types.js";
 import type { SqliteDb } from "./sqlite-db.js";
 
@@ -168,27 +169,29 @@ export class SqliteDeviceRepository implements DeviceRepository {
     });
   }
 
-  async setPresence(
-    id: string,
-    presence: { online: boolean; connectedAt?: number | null; lastSeenAt: number },
-  ): Promise<void> {
+  async setPresence(id: string, presence: PresenceWrite): Promise<void> {
     const key = parseId(id);
     this.db.run(() => {
       if (key === undefined) return;
+      // `IS` compares NULL as a value: null matches a never-connected device.
+      const guard = presence.ifConnectedAt !== undefined ? " AND connected_at IS ?" : "";
+      const condition = presence.ifConnectedAt !== undefined ? [presence.ifConnectedAt] : [];
       if (presence.connectedAt === undefined) {
         this.db.write(
-          "UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?",
+          `UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?${guard}`,
           presence.online ? 1 : 0,
           presence.lastSeenAt,
           key,
+          ...condition,
         );
       } else {
         this.db.write(
-          "UPDATE devices SET online = ?, connected_at = ?, last_seen_at = ? WHERE id = ?",
+          `UPDATE devices SET online = ?, connected_at = ?, last_seen_at = ? WHERE id = ?${guard}`,
           presence.online ? 1 : 0,
           presence.connectedAt,
           presence.lastSeenAt,
           key,
+          ...condition,
         );
       }
     });

@@ -3,15 +3,15 @@ import { CloudErrorCode, NotFoundError } from "../../errors.js";
 import { parseId } from "../ids.js";
 import { toJson } from "../json.js";
 import { stateFromRow } from "../sql/rows.js";
-import { emptyState } from "../state-model.js";
-import type { DeviceState, StateRepository } from "../types.js";
+import { emptyState, type StateSide, VersionedStateRepository } from "../state-model.js";
+import type { DeviceState } from "../types.js";
 import type { SqliteDb } from "./sqlite-db.js";
 
-type Side = "desired" | "reported";
-
 /** Desired/reported documents in SQLite; the version check and the write are one transaction. */
-export class SqliteStateRepository implements StateRepository {
-  constructor(private readonly db: SqliteDb) {}
+export class SqliteStateRepository extends VersionedStateRepository {
+  constructor(private readonly db: SqliteDb) {
+    super();
+  }
 
   async get(deviceId: string): Promise<DeviceState> {
     const key = parseId(deviceId);
@@ -27,26 +27,6 @@ export class SqliteStateRepository implements StateRepository {
     });
   }
 
-  async setDesired(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "desired", doc, version, expectedVersion, now);
-  }
-
-  async setReported(
-    deviceId: string,
-    doc: JsonObject,
-    version: number,
-    expectedVersion: number,
-    now: number,
-  ): Promise<boolean> {
-    return this.compareAndSet(deviceId, "reported", doc, version, expectedVersion, now);
-  }
-
   async delete(deviceId: string): Promise<void> {
     const key = parseId(deviceId);
     this.db.run(() => {
@@ -54,9 +34,9 @@ export class SqliteStateRepository implements StateRepository {
     });
   }
 
-  private compareAndSet(
+  protected compareAndSet(
     deviceId: string,
-    side: Side,
+    side: StateSide,
     doc: JsonObject,
     version: number,
     expectedVersion: number,

@@ -291,6 +291,27 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         await store.devices.setPresence(nextId(), { online: true, lastSeenAt: T0 });
       });
 
+      it("an offline write with ifConnectedAt applies only while that session is the stored one", async () => {
+        const id = await seedDevice(store);
+        await store.devices.setPresence(id, { online: false, lastSeenAt: T0, ifConnectedAt: null });
+        expect((await store.devices.get(id))?.lastSeenAt).toBe(T0); // null matches never connected
+        await store.devices.setPresence(id, { online: true, connectedAt: T0 + 1, lastSeenAt: T0 + 1 });
+        // A newer session (elsewhere) went online meanwhile: the older one's offline is dropped.
+        await store.devices.setPresence(id, { online: true, connectedAt: T0 + 5, lastSeenAt: T0 + 5 });
+        await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 6, ifConnectedAt: T0 + 1 });
+        expect(await store.devices.get(id)).toMatchObject({
+          online: true,
+          connectedAt: T0 + 5,
+          lastSeenAt: T0 + 5,
+        });
+        await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 7, ifConnectedAt: T0 + 5 });
+        expect(await store.devices.get(id)).toMatchObject({
+          online: false,
+          connectedAt: T0 + 5,
+          lastSeenAt: T0 + 7,
+        });
+      });
+
       it("touches lastSeen for many devices, only ever forward", async () => {
         const a = await seedDevice(store);
         const b = await seedDevice(store);

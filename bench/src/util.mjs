@@ -1,0 +1,102 @@
+// Small helpers shared by the scenarios.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A progress line on stderr (stdout stays for the table or the JSON line). */
+export function progress(message) {
+  const clock = new Date().toISOString().slice(11, 19);
+  process.stderr.write(`[bench ${clock}] ${message}\n`);
+}
+
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The q-quantile (0..1) of an ascending array: the smallest value with at least q of them at or below it. */
+export function quantile(sorted, q) {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+export const round = (value, digits = 0) => {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+};
+
+export const MiB = 1024 * 1024;
+
+/** Polls `check` every `everyMs` until it returns a truthy value or `timeoutMs` passes. */
+export async function until(check, { timeoutMs, everyMs = 250, onTick } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() >= deadline) return undefined;
+    onTick?.();
+    await sleep(everyMs);
+  }
+}
+
+/** CPU time (ms) of a process from /proc, or undefined when unreadable. */
+function processCpuMs(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
+
+function machineTicks() {
+  const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (values[3] ?? 0) + (values[4] ?? 0);
+  return { busy: values.reduce((a, b) => a + b, 0) - idle, total: values.reduce((a, b) => a + b, 0) };
+}
+
+/** The MariaDB server's pid on this machine, if any. */
+export function mariadbPid() {
+  try {
+    return (
+      Number(execFileSync("pidof", ["mariadbd"], { encoding: "utf8" }).trim().split(" ")[0]) || undefined
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whole-machine CPU (% of all cores) and, given pids, each process's CPU (% of one core)
+ * over a window: tells a saturated machine from a saturated process.
+ */
+export function cpuWindow(pids = {}) {
+  const start = {
+    at: performance.now(),
+    machine: machineTicks(),
+    procs: Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuMs(pid)])),
+  };
+  return () => {
+    const elapsedMs = performance.now() - start.at;
+    const machine = machineTicks();
+    const result = {
+      machineBusyPct: round(
+        ((machine.busy - start.machine.busy) / Math.max(1, machine.total - start.machine.total)) * 100,
+        1,
+      ),
+    };
+    for (const [name, pid] of Object.entries(pids)) {
+      const before = start.procs[name];
+      const after = processCpuMs(pid);
+      if (before !== undefined && after !== undefined)
+        result[`${name}CpuPct`] = round(((after - before) / elapsedMs) * 100, 1);
+    }
+    return result;
+  };
+}

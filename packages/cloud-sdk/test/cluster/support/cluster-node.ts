@@ -1,0 +1,78 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+  NatsClusterBus as Bus,
+  Cloud,
+  createMysqlStore,
+  type NatsClusterBus,
+  type Store,
+} from "../../../src/index.js";
+
+export const CLUSTER_TOKEN_KEY = "cluster-test-key-".repeat(4);
+
+export interface ClusterNodeOptions {
+  nodeId: string;
+  storeUrl: string;
+  natsUrl: string;
+  prefix: string;
+}
+
+export interface ClusterNode {
+  nodeId: string;
+  cloud: Cloud;
+  bus: NatsClusterBus;
+  store: Store;
+  server: Server;
+  /** ws://127.0.0.1:<port>/ws */
+  url: string;
+  /** Graceful stop: bye to devices, release, leave the cluster, close the store. */
+  stop(): Promise<void>;
+}
+
+/**
+ * One hub node of a test cluster: its own MySQL pool, its own NATS connection, a Cloud on
+ * port 0 — what the reference server does per process, with test-speed timings. Used
+ * in-process and by the child-process entry (node-main.ts).
+ */
+export async function startClusterNode(options: ClusterNodeOptions): Promise<ClusterNode> {
+  const store = await createMysqlStore({ url: options.storeUrl });
+  const bus = await Bus.connect({
+    servers: options.natsUrl,
+    prefix: options.prefix,
+    nodeId: options.nodeId,
+    heartbeatMs: 200,
+    nodeTtlMs: 1_000,
+  });
+  const cloud = new Cloud({
+    store,
+    bus,
+    tokenKey: CLUSTER_TOKEN_KEY,
+    bcryptCost: 4,
+    hub: { heartbeatMs: 1_000 },
+    commands: { sweepMs: 50, scanMs: 200 },
+    status: { flushMs: 50 },
+  });
+  await cloud.start();
+  const server = createServer((_req, res) => res.writeHead(404).end());
+  cloud.attach(server, "/ws");
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
+  let stopped = false;
+  return {
+    nodeId: options.nodeId,
+    cloud,
+    bus,
+    store,
+    server,
+    url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await cloud.close({ spreadMs: 100, graceMs: 100 }).catch(() => undefined);
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await bus.close();
+      await store.close();
+    },
+  };
+}
