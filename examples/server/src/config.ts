@@ -58,7 +58,7 @@ const SETTINGS = [
   ["metrics", "CLOUDEDGE_METRICS", "on", "serve /metrics (on|off)"],
   ["log-level", "CLOUDEDGE_LOG_LEVEL", "info", "debug | info | warn | error"],
   ["max-sessions", "CLOUDEDGE_MAX_SESSIONS", "19000", "device sessions per process before 'try later'"],
-  ["max-handshakes", "CLOUDEDGE_MAX_HANDSHAKES", "2048", "concurrent handshakes before 'try later'"],
+  ["max-handshakes", "CLOUDEDGE_MAX_HANDSHAKES", "10000", "concurrent handshakes before 'try later'"],
   ["bcrypt-cost", "CLOUDEDGE_BCRYPT_COST", "10", "bcrypt cost for device secrets (≥10 in production)"],
   ["body-limit", "CLOUDEDGE_BODY_LIMIT", "1048576", "largest REST request body in bytes"],
   [

@@ -30,7 +30,10 @@ export interface CloudOptions {
   ids?: IdGenerator;
   bcryptCost?: number;
   hub?: Omit<DeviceHubOptions, "devices" | "authenticator" | "tokens" | "bus" | "clock" | "logger">;
-  auth?: Pick<DeviceAuthenticatorOptions, "perDevice" | "perAddress" | "acceptTokens">;
+  auth?: Pick<
+    DeviceAuthenticatorOptions,
+    "perDevice" | "perAddress" | "acceptTokens" | "maxConcurrentSecretChecks"
+  >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
   commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
   /** Event-log retention. Default 30 days. */

@@ -300,6 +300,28 @@ describe("admission control", () => {
     expect(cloud.hub.stats.tryLater).toBe(1);
   });
 
+  it("bounds concurrent bcrypt checks (4008 + retry-after) without holding back token resumes", async () => {
+    const { cloud, online } = await setup({ auth: { maxConcurrentSecretChecks: 1 } });
+    const a = await online("a");
+    const { device: b, secret: secretB } = await cloud.devices.register({ name: "b" });
+    const first = new FakeDevice(cloud.hub, "10.5.0.1");
+    const second = new FakeDevice(cloud.hub, "10.5.0.2");
+    const resume = new FakeDevice(cloud.hub, "10.5.0.3");
+    first.sendPdu(hello({ deviceId: b.id, secret: secretB }));
+    second.sendPdu(hello({ deviceId: b.id, secret: secretB }));
+    resume.sendPdu(hello({ deviceId: a.device.id, token: a.welcome!.token }));
+    await until(
+      () => second.closedWith !== undefined && resume.received.length > 0 && first.received.length > 0,
+      "outcomes",
+    );
+    expect(second.closedWith?.code).toBe(CloseCode.TRY_LATER);
+    expect(parseRetryAfter(second.closedWith?.reason)).toBeGreaterThanOrEqual(1_000);
+    expect(second.last("error")).toMatchObject({ code: ErrorCode.TRY_LATER });
+    expect(first.last("welcome")).toBeDefined();
+    expect(resume.last("welcome")).toBeDefined();
+    expect(cloud.hub.stats.handshakes.failed).toEqual({});
+  });
+
   it("beyond the session bound, new connections get 4008", async () => {
     const { online, cloud } = await setup({ hub: { maxSessions: 1 } });
     await online();

@@ -11,7 +11,8 @@ export type AuthFailureReason =
   | "bad_secret"
   | "token_rejected"
   | "device_disabled"
-  | "rate_limited";
+  | "rate_limited"
+  | "busy";
 
 export type AuthOutcome =
   | { ok: true; deviceId: string; generation: number; via: "token" | "secret" }
@@ -35,6 +36,12 @@ export interface DeviceAuthenticatorOptions {
   perAddress?: RateLimitRule;
   /** false: ignore tokens and always verify the secret (benchmarks). Default true. */
   acceptTokens?: boolean;
+  /**
+   * bcrypt checks allowed at once. Beyond it a secret login is told to try later (1–5 s);
+   * token resumes are never held back by it. Default 256.
+   */
+  maxConcurrentSecretChecks?: number;
+  random?: () => number;
 }
 
 // A real bcrypt hash (of a random string) so unknown devices take as long as wrong secrets.
@@ -50,6 +57,8 @@ export class DeviceAuthenticator {
   readonly byDevice: FailureRateLimiter;
   readonly byAddress: FailureRateLimiter;
   private readonly acceptTokens: boolean;
+  /** bcrypt verifications in flight. */
+  private secretChecks = 0;
 
   constructor(private readonly options: DeviceAuthenticatorOptions) {
     this.clock = options.clock ?? systemClock;
@@ -89,7 +98,21 @@ export class DeviceAuthenticator {
     }
     if (hello.secret === undefined) return this.failure("token_rejected", credentials?.deviceId);
 
-    const valid = await verifySecret(hello.secret, credentials?.secretHash ?? DUMMY_HASH);
+    // Only the expensive path is bounded: a storm of token resumes never waits behind bcrypt.
+    if (this.secretChecks >= (this.options.maxConcurrentSecretChecks ?? 256)) {
+      return this.failure(
+        "busy",
+        credentials?.deviceId,
+        Math.round(1_000 + (this.options.random ?? Math.random)() * 4_000),
+      );
+    }
+    this.secretChecks++;
+    let valid: boolean;
+    try {
+      valid = await verifySecret(hello.secret, credentials?.secretHash ?? DUMMY_HASH);
+    } finally {
+      this.secretChecks--;
+    }
     if (!credentials || !valid) {
       const lockMs = Math.max(this.byDevice.fail(deviceKey), this.byAddress.fail(remoteAddress));
       return this.failure(
@@ -141,6 +164,13 @@ export class DeviceAuthenticator {
         return { ...base, code: ErrorCode.TOKEN_REJECTED, closeCode: CloseCode.TOKEN_REJECTED };
       case "device_disabled":
         return { ...base, code: ErrorCode.DEVICE_DISABLED, closeCode: CloseCode.DEVICE_DISABLED };
+      case "busy":
+        return {
+          ...base,
+          code: ErrorCode.TRY_LATER,
+          closeCode: CloseCode.TRY_LATER,
+          retryAfterMs: retryAfterMs ?? 1_000,
+        };
       default:
         // This failure may have just locked the key: say so, so the device waits instead of retrying into the lock.
         return retryAfterMs

@@ -38,7 +38,11 @@ export interface DeviceHubOptions {
   helloTimeoutMs?: number;
   /** Sessions plus pending handshakes beyond which new connections are told to try later. Default 19,000. */
   maxSessions?: number;
-  /** Connections between upgrade and welcome beyond which new ones are told to try later. Default 2048. */
+  /**
+   * Connections between upgrade and welcome beyond which new ones are told to try later.
+   * Default 10,000: token resumes are cheap; the expensive bcrypt path has its own bound
+   * (DeviceAuthenticator.maxConcurrentSecretChecks).
+   */
   maxHandshakes?: number;
   /** A session whose unsent bytes exceed this is closed (4011). Default 1 MiB. */
   maxBufferedBytes?: number;
@@ -209,7 +213,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       return handle;
     }
     const maxSessions = this.options.maxSessions ?? 19_000;
-    const maxHandshakes = this.options.maxHandshakes ?? 2_048;
+    const maxHandshakes = this.options.maxHandshakes ?? 10_000;
     if (this.pending.size >= maxHandshakes || this.sessions.size + this.pending.size >= maxSessions) {
       this.stats.tryLater++;
       const [min, max] = this.options.tryLaterMs ?? [1_000, 5_000];
@@ -349,14 +353,19 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   }
 
   private failHandshake(connection: DeviceConnection, outcome: Extract<AuthOutcome, { ok: false }>): void {
-    const failed = this.stats.handshakes.failed;
-    failed[outcome.reason] = (failed[outcome.reason] ?? 0) + 1;
-    this.emit("authFailed", {
-      ...(outcome.deviceId !== undefined ? { deviceId: outcome.deviceId } : {}),
-      reason: outcome.reason,
-      remoteAddress: connection.remoteAddress,
-      at: this.clock.now(),
-    });
+    if (outcome.reason === "busy") {
+      this.stats.tryLater++; // admission, not a failed login: not logged against the device
+    } else {
+      const failed = this.stats.handshakes.failed;
+      failed[outcome.reason] = (failed[outcome.reason] ?? 0) + 1;
+    }
+    if (outcome.reason !== "busy")
+      this.emit("authFailed", {
+        ...(outcome.deviceId !== undefined ? { deviceId: outcome.deviceId } : {}),
+        reason: outcome.reason,
+        remoteAddress: connection.remoteAddress,
+        at: this.clock.now(),
+      });
     const pdu: HubPdu = {
       type: "error",
       code: outcome.code,
