@@ -36,6 +36,8 @@ export interface CloudOptions {
   >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
   commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
+  /** How long finished commands stay queryable. Default 30 days. */
+  commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */
   eventRetentionMs?: number;
 }
@@ -124,10 +126,11 @@ export class Cloud {
     this.unsubscribe = this.bus.subscribe((event) => this.events.emit("event", event));
     this.bus.onOrphaned?.((orphan) => this.orphaned(orphan));
     const retentionMs = options.eventRetentionMs ?? 30 * 86_400_000;
-    this.retentionTimer = clock.setInterval(
-      () => void store.events.prune(clock.now() - retentionMs).catch(() => {}),
-      600_000,
-    );
+    const commandRetentionMs = options.commandRetentionMs ?? 30 * 86_400_000;
+    this.retentionTimer = clock.setInterval(() => {
+      void store.events.prune(clock.now() - retentionMs).catch(() => {});
+      void store.commands.deleteFinishedBefore(clock.now() - commandRetentionMs).catch(() => {});
+    }, 600_000);
   }
 
   /** Recovers commands left non-terminal by a previous run; call once at start-up. */

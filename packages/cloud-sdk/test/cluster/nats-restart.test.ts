@@ -50,7 +50,7 @@ describe("NatsClusterBus across a NATS restart", () => {
     await until(async () => (await a.bus.locate("300").catch(() => undefined)) === "down-a", "back", 8_000);
   });
 
-  it("re-announces what it holds, whether NATS kept its state or lost it; a stale session is closed", async () => {
+  it("re-announces what it holds, whether NATS kept its state or lost it", async () => {
     const a = await bus("a", 1_000);
     const b = await bus("b", 50);
     await a.bus.hold("42", { sessionId: "sa-42", connectedAt: 1 });
@@ -71,7 +71,6 @@ describe("NatsClusterBus across a NATS restart", () => {
 
     // Restart on an empty store: every bucket is gone and is recreated.
     await nats.restart(true);
-    // b is back long before a: it takes device 77 while a cannot hear its disconnect.
     await until(
       () =>
         b.bus.locate("nobody").then(
@@ -81,18 +80,13 @@ describe("NatsClusterBus across a NATS restart", () => {
       "b reconnected",
       8_000,
     );
-    await b.bus.hold("77", { sessionId: "sb-77", connectedAt: 1 });
     await until(
       async () => (await b.bus.locate("42").catch(() => undefined)) === "a",
       "42 re-announced",
       8_000,
     );
-    // a's session of 77 is the stale one: a is asked to close it, keeping b's.
-    await until(
-      () => a.requests.some((r) => r.kind === "disconnect" && r.keepSessionId === "sb-77"),
-      "a told to let 77 go",
-    );
-    expect(await b.bus.locate("77")).toBe("b");
+    // (Which node reconnects first after the restart is up to NATS; the case of another node
+    // taking a device while its holder is still away is covered in cluster.test.ts.)
     // Nothing was reaped: a stayed alive throughout.
     expect(await b.bus.request("42", { kind: "deliver" })).toEqual({ ok: true });
   });

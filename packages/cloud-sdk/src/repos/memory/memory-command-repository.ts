@@ -25,6 +25,9 @@ export class MemoryCommandRepository implements CommandRepository {
     if (this.t.commands.has(command.id))
       throw new ConflictError(CloudErrorCode.CONFLICT, "command id is taken");
     this.t.commands.set(command.id, normalizeCommand(command));
+    const ids = this.t.commandsByDevice.get(command.deviceId) ?? new Set<string>();
+    ids.add(command.id);
+    this.t.commandsByDevice.set(command.deviceId, ids);
   }
 
   async get(id: string): Promise<CommandRecord | undefined> {
@@ -85,6 +88,7 @@ export class MemoryCommandRepository implements CommandRepository {
     for (const [id, command] of this.t.commands) {
       if (TERMINAL_STATUSES.includes(command.status) && command.updatedAt < before) {
         this.t.commands.delete(id);
+        this.t.commandsByDevice.get(command.deviceId)?.delete(id);
         deleted += 1;
       }
     }
@@ -92,7 +96,12 @@ export class MemoryCommandRepository implements CommandRepository {
   }
 
   private ofDevice(deviceId: string): CommandRecord[] {
-    return [...this.t.commands.values()].filter((c) => c.deviceId === deviceId);
+    const out: CommandRecord[] = [];
+    for (const id of this.t.commandsByDevice.get(deviceId) ?? []) {
+      const command = this.t.commands.get(id);
+      if (command) out.push(command);
+    }
+    return out;
   }
 }
 

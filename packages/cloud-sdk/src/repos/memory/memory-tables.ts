@@ -27,6 +27,8 @@ export class MemoryTables {
   /** groupId → member device ids. */
   readonly members = new Map<string, Set<string>>();
   readonly commands = new Map<string, CommandRecord>();
+  /** deviceId → its command ids, in creation order: listing a device's commands never scans them all. */
+  readonly commandsByDevice = new Map<string, Set<string>>();
   /** deviceId → reports sorted by ts ascending, one per ts. */
   readonly statusHistory = new Map<string, StatusRecord[]>();
   readonly statusLatest = new Map<string, StatusRecord>();
@@ -44,9 +46,8 @@ export class MemoryTables {
   deleteDevice(id: string): boolean {
     if (!this.devices.delete(id)) return false;
     for (const members of this.members.values()) members.delete(id);
-    for (const [commandId, command] of this.commands) {
-      if (command.deviceId === id) this.commands.delete(commandId);
-    }
+    for (const commandId of this.commandsByDevice.get(id) ?? []) this.commands.delete(commandId);
+    this.commandsByDevice.delete(id);
     this.statusHistory.delete(id);
     this.statusLatest.delete(id);
     this.states.delete(id);
