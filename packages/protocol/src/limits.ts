@@ -20,14 +20,19 @@ export const DEFAULT_LIMITS: Readonly<DecodeLimits> = Object.freeze({
   maxObjectKeys: 1_000,
 });
 
+/** Limits objects this module produced: passing one back (the hub does, per message) costs nothing. */
+const resolved = new WeakSet<object>([DEFAULT_LIMITS]);
+
 /** Merges partial limits over the defaults, rejecting nonsense values early. */
 export function resolveLimits(partial: Partial<DecodeLimits> | undefined): DecodeLimits {
   if (!partial) return DEFAULT_LIMITS;
-  const limits = { ...DEFAULT_LIMITS, ...partial };
+  if (resolved.has(partial)) return partial as DecodeLimits;
+  const limits = Object.freeze({ ...DEFAULT_LIMITS, ...partial });
   for (const [key, value] of Object.entries(limits)) {
     if (!Number.isInteger(value) || value < 1) {
       throw new RangeError(`DecodeLimits.${key} must be a positive integer`);
     }
   }
+  resolved.add(limits);
   return limits;
 }

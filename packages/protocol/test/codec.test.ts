@@ -12,6 +12,7 @@ import {
   PDU_TYPES,
   type Pdu,
   ProtocolError,
+  resolveLimits,
 } from "../src/index.js";
 import { VALID_PDUS } from "./support/examples.js";
 
@@ -209,6 +210,16 @@ describe("invalid wire input", () => {
     expect(!fromHub.ok && fromHub.error.code).toBe(ErrorCode.UNEXPECTED_PDU);
     expect(decode(json(hello), { from: "device" }).ok).toBe(true);
     expect(decode(json({ type: "bye", reason: "x" }), { from: "hub" }).ok).toBe(true);
+  });
+
+  it("resolves limits once: a resolved object passed back is used as is, and cannot be changed", () => {
+    const limits = resolveLimits({ maxDepth: 3 });
+    expect(resolveLimits(limits)).toBe(limits);
+    expect(resolveLimits(undefined)).toBe(DEFAULT_LIMITS);
+    expect(Object.isFrozen(limits)).toBe(true);
+    const shallow = decode(json({ type: "ping", seq: 1, x: { y: { z: {} } } }), { limits });
+    expect(!shallow.ok && shallow.error.code).toBe(ErrorCode.TOO_DEEP);
+    expect(() => resolveLimits({ maxDepth: 0 })).toThrow(RangeError);
   });
 
   it("honours configured limits", () => {
