@@ -8,7 +8,7 @@ import { GroupList } from "./pages/group-list";
 import { GroupPage } from "./pages/group-page";
 import { SignIn } from "./pages/sign-in";
 import { type Route, useRoute } from "./router";
-import { session } from "./session";
+import { session, TOKEN_REFUSED } from "./session";
 
 /** Signed in: the shell (header, navigation) around the current page. Otherwise the sign-in form. */
 export function App() {
@@ -21,11 +21,7 @@ export function App() {
     setNotice(message);
     setToken(null);
   }, []);
-  const api = useMemo(
-    () =>
-      token ? new Api(token, () => signOut("Your token is invalid or has expired. Sign in again.")) : null,
-    [token, signOut],
-  );
+  const api = useMemo(() => (token ? new Api(token, () => signOut(TOKEN_REFUSED)) : null), [token, signOut]);
   const context = useMemo(() => (api ? { api, signOut } : null), [api, signOut]);
 
   if (!context) {

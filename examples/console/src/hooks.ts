@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { EventStream, type StreamState } from "./api/events";
 import type { CloudEvent } from "./api/types";
 import { useApp } from "./context";
+import { TOKEN_REFUSED } from "./session";
 
 /**
  * Subscribes to the server's event stream for as long as the component lives. `onOpen`
@@ -28,7 +29,7 @@ export function useEvents(
         first = false;
       },
       onState: setState,
-      onUnauthorized: () => signOut("Your token is no longer valid. Sign in again."),
+      onUnauthorized: () => signOut(TOKEN_REFUSED),
     }).start();
     return () => stream.stop();
   }, [api, key, signOut]);

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { defineExecutor, EdgeClient } from "@cloudedge/edge-sdk";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page, Route } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, type Proc, ROOT, startAgentFromCommand, startServer } from "./support/setup.js";
 
@@ -129,9 +129,18 @@ describe("web console in Chromium (server and agent as processes)", () => {
   }, 200_000);
 
   it("the device page edits desired state with If-Match, shows reported following, and shows a conflict clearly", async () => {
+    // The state arrives late (as on a loaded server): the editor stays read-only until it has
+    // loaded, so an edit can neither be overwritten by it nor saved against no version.
+    const slowState = async (route: Route) => {
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await route.continue();
+    };
+    await page.route(/\/state$/, slowState, { times: 1 });
     await page.getByRole("link", { name: "gateway-lab-1" }).click();
     await page.getByRole("heading", { name: "gateway-lab-1" }).waitFor();
     const editor = page.getByLabel(/Edit desired state/);
+    expect(await editor.getAttribute("readonly")).not.toBeNull();
+    expect(await page.getByRole("button", { name: "Save desired" }).isDisabled()).toBe(true);
     await editor.fill(JSON.stringify({ statusIntervalMs: 1000, logLevel: "debug" }, null, 2));
     await page.getByRole("button", { name: "Save desired" }).click();
     await page.getByText("Saved as version 1.").waitFor();
@@ -297,15 +306,21 @@ describe("web console in Chromium (server and agent as processes)", () => {
     expect(created.status).toBe(201);
     const other = await context.browser()!.newContext({ viewport: DESKTOP });
     const tab = await other.newPage();
-    await tab.goto(`${base()}/groups`);
+    await tab.goto(`${base()}/devices`);
     await tab.getByLabel("API token").fill(created.body.token);
     await tab.getByRole("button", { name: "Sign in" }).click();
-    await tab.getByRole("heading", { name: "Groups" }).waitFor();
+    await tab.getByRole("heading", { name: "Devices" }).waitFor();
+    await tab.locator(".live.open").first().waitFor();
     expect((await api("DELETE", `/api/v1/tokens/${created.body.id}`)).status).toBe(204);
-    // The next API call is refused (401): the console drops the token and asks for a new one.
-    await tab.goto(`${base()}/devices`);
+    // The server ends the open event stream of a revoked token: the open page returns to
+    // sign-in without any click, and the token is dropped.
     await tab.getByText("Your token is invalid or has expired").waitFor();
     await tab.getByLabel("API token").waitFor();
+    expect(await tab.evaluate(() => sessionStorage.getItem("cloudedge.token"))).toBeNull();
+    // A page loaded with a refused token (401 on its first API call) does the same.
+    await tab.evaluate((token) => sessionStorage.setItem("cloudedge.token", token), created.body.token);
+    await tab.goto(`${base()}/devices`);
+    await tab.getByText("Your token is invalid or has expired").waitFor();
     expect(await tab.evaluate(() => sessionStorage.getItem("cloudedge.token"))).toBeNull();
     await other.close();
   });

@@ -30,7 +30,7 @@ export function apiRoutes(deps: AppDeps, streams = new EventStreams()): Route[] 
     ...commandRoutes(deps),
     ...groupRoutes(deps),
     ...eventRoutes(deps, streams),
-    ...tokenRoutes(deps),
+    ...tokenRoutes(deps, streams),
     ...legacyRoutes(deps),
   ];
 }

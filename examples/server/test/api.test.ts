@@ -344,6 +344,55 @@ describe("server-sent events", () => {
   });
 });
 
+describe("server-sent events and revoked tokens", () => {
+  /** Opens a stream with `token` and returns everything it sent until it ended. */
+  const streamUntilEnd = async (token: string) => {
+    const response = await fetch(`${server.url}/api/v1/events`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(response.status).toBe(200);
+    return response.text();
+  };
+  const readToken = async () =>
+    (await server.api("POST", "/api/v1/tokens", { body: { name: "sse", scopes: ["read"] } })).body;
+
+  it("revoking a token ends its open streams at once with `event: unauthorized`; reconnecting gets 401", async () => {
+    const token = await readToken();
+    const other = await readToken();
+    const ended = streamUntilEnd(token.token);
+    const untouched = new AbortController();
+    const otherResponse = await fetch(`${server.url}/api/v1/events`, {
+      headers: { authorization: `Bearer ${other.token}` },
+      signal: untouched.signal,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await server.api("DELETE", `/api/v1/tokens/${token.id}`)).status).toBe(204);
+    const text = await ended;
+    expect(text.endsWith("event: unauthorized\ndata: {}\n\n")).toBe(true);
+    const again = await fetch(`${server.url}/api/v1/events`, {
+      headers: { authorization: `Bearer ${token.token}` },
+    });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { code: string }).code).toBe("invalid_token");
+    // The other token's stream is still open.
+    expect(otherResponse.status).toBe(200);
+    const reader = otherResponse.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    untouched.abort();
+  });
+
+  it("a token revoked behind this node's back (another node, or the store) ends the stream at the next keep-alive", async () => {
+    const token = await readToken();
+    const ended = streamUntilEnd(token.token);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // As another node would: straight in the shared store, this node's streams know nothing.
+    expect(await server.store.tokens.delete(token.id)).toBe(true);
+    const text = await ended; // the fixture's keep-alive is 200 ms
+    expect(text).toContain(": keep-alive");
+    expect(text.endsWith("event: unauthorized\ndata: {}\n\n")).toBe(true);
+  });
+});
+
 describe("health, metrics and OpenAPI", () => {
   it("serves /healthz and /readyz without a token, and /metrics", async () => {
     expect((await server.api("GET", "/healthz", { token: null })).body).toEqual({ status: "ok" });

@@ -104,6 +104,12 @@ export class EventStream {
       else if (field === "data") data.push(value);
       else if (field === "retry" && /^\d+$/.test(value)) this.retryMs = Number(value);
     }
+    if (type === "unauthorized") {
+      // The token was revoked (or expired) while the stream was open: back to sign-in now.
+      this.stopped = true;
+      this.options.onUnauthorized?.();
+      return;
+    }
     if (!TYPES.has(type) || data.length === 0) return;
     try {
       this.options.onEvent(JSON.parse(data.join("\n")) as CloudEvent);

@@ -59,17 +59,27 @@ export class ApiTokens {
       ctx.set("WWW-Authenticate", 'Bearer realm="cloudedge"');
       throw new HttpError(401, "unauthorized", "send an API token as `Authorization: Bearer <token>`");
     }
-    const token = await this.store.tokens.findByHash(hashToken(match[1] as string));
+    const tokenHash = hashToken(match[1] as string);
+    const token = await this.valid(tokenHash);
     const now = this.now();
-    if (!token || (token.expiresAt !== null && token.expiresAt <= now)) {
+    if (!token) {
       ctx.set("WWW-Authenticate", 'Bearer realm="cloudedge", error="invalid_token"');
       throw new HttpError(401, "invalid_token", "the API token is unknown, revoked or expired");
     }
+    // Long-lived responses (server-sent events) check again later that it still holds.
+    ctx.state.tokenHash = tokenHash;
+    ctx.state.token = token;
     if (now - (this.touched.get(token.id) ?? 0) > 60_000) {
       this.touched.set(token.id, now);
       void this.store.tokens.touch(token.id, now).catch(() => {});
     }
     return token;
+  }
+
+  /** The token with this hash while it exists and has not expired. */
+  async valid(tokenHash: string): Promise<ApiToken | undefined> {
+    const token = await this.store.tokens.findByHash(tokenHash);
+    return token && (token.expiresAt === null || token.expiresAt > this.now()) ? token : undefined;
   }
 }
 

@@ -1,18 +1,20 @@
 import { PassThrough } from "node:stream";
-import type { CloudEvent } from "@cloudedge/cloud-sdk";
+import type { ApiToken, CloudEvent } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import type { Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 const TYPES = ["presence", "status", "state", "command"] as const;
+/** The last message of a stream whose token was revoked or expired. */
+const REVOKED = "event: unauthorized\ndata: {}\n\n";
 
-/** Open SSE streams, so shutdown can end them cleanly. */
+/** Open SSE streams and the API token each was opened with, so shutdown and revocation can end them. */
 export class EventStreams {
-  private readonly open = new Set<PassThrough>();
+  private readonly open = new Map<PassThrough, string>();
 
-  add(stream: PassThrough): void {
-    this.open.add(stream);
+  add(stream: PassThrough, tokenId: string): void {
+    this.open.set(stream, tokenId);
     stream.once("close", () => this.open.delete(stream));
   }
 
@@ -20,9 +22,17 @@ export class EventStreams {
     return this.open.size;
   }
 
+  /**
+   * Ends the streams of a revoked token at once (on this node; other nodes notice at their
+   * next keep-alive). The client's reconnect then gets 401 like any other request.
+   */
+  endForToken(tokenId: string): void {
+    for (const [stream, id] of this.open) if (id === tokenId) stream.end(REVOKED);
+  }
+
   /** Tells clients the server is going away (retry hint) and ends every stream. */
   closeAll(retryMs = 5_000): void {
-    for (const stream of this.open) {
+    for (const stream of this.open.keys()) {
       stream.end(`retry: ${retryMs}\nevent: shutdown\ndata: {}\n\n`);
     }
   }
@@ -50,7 +60,7 @@ export function eventRoutes(deps: AppDeps, streams: EventStreams): Route[] {
         const wanted = new Set((query["types"] as string | undefined)?.split(",") ?? TYPES);
         const deviceId = query["deviceId"] as string | undefined;
         const stream = new PassThrough();
-        streams.add(stream);
+        streams.add(stream, (ctx.state.token as ApiToken).id);
         ctx.req.socket.setTimeout(0);
         ctx.req.socket.setNoDelay(true);
         ctx.status = 200;
@@ -68,7 +78,17 @@ export function eventRoutes(deps: AppDeps, streams: EventStreams): Route[] {
           stream.write(`id: ${++seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
         };
         deps.cloud.events.on("event", listener);
-        const heartbeat = setInterval(() => stream.write(": keep-alive\n\n"), deps.sseHeartbeatMs ?? 15_000);
+        const tokenHash = ctx.state.tokenHash as string;
+        const heartbeat = setInterval(() => {
+          stream.write(": keep-alive\n\n");
+          // Revoked on another node, or expired: the stream ends within one keep-alive.
+          void deps.tokens.valid(tokenHash).then(
+            (token) => {
+              if (!token && !stream.writableEnded) stream.end(REVOKED);
+            },
+            () => {}, // store unreachable: keep serving; the next tick checks again
+          );
+        }, deps.sseHeartbeatMs ?? 15_000);
         const cleanup = () => {
           clearInterval(heartbeat);
           deps.cloud.events.off("event", listener);

@@ -4,9 +4,10 @@ import type { AppDeps } from "../context.js";
 import type { Scope } from "../http/auth.js";
 import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
+import type { EventStreams } from "./events.js";
 
 /** API tokens (admin scope): create (shown once), list, revoke. */
-export function tokenRoutes(deps: AppDeps): Route[] {
+export function tokenRoutes(deps: AppDeps, streams: EventStreams): Route[] {
   return [
     {
       method: "post",
@@ -49,6 +50,7 @@ export function tokenRoutes(deps: AppDeps): Route[] {
       handler: async (ctx, { params }) => {
         if (!(await deps.store.tokens.delete(params["id"] as string)))
           throw new NotFoundError(CloudErrorCode.NOT_FOUND, "no such token");
+        streams.endForToken(params["id"] as string);
         ctx.status = 204;
       },
     },

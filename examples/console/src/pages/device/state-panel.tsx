@@ -1,5 +1,5 @@
 import { createMergePatch } from "@cloudedge/protocol/merge-patch";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, seg } from "../../api/client";
 import type { JsonObject, State } from "../../api/types";
 import { ErrorBox } from "../../components/problem";
@@ -20,7 +20,13 @@ export function StatePanel({ deviceId, feed }: { deviceId: string; feed: Feed })
   const [error, setError] = useState<unknown>();
   const [text, setText] = useState("");
   const [base, setBase] = useState<{ version: number; desired: JsonObject } | undefined>();
-  const [dirty, setDirty] = useState(false);
+  const [dirty, setDirtyState] = useState(false);
+  // Read when a load resolves: an edit begun while the request was in flight must not be overwritten.
+  const dirtyRef = useRef(false);
+  const setDirty = (value: boolean) => {
+    dirtyRef.current = value;
+    setDirtyState(value);
+  };
   const [conflict, setConflict] = useState<State | undefined>();
   const [message, setMessage] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
@@ -29,7 +35,7 @@ export function StatePanel({ deviceId, feed }: { deviceId: string; feed: Feed })
     try {
       const next = await api.get<State>(`/api/v1/devices/${seg(deviceId)}/state`);
       setState(next);
-      if (resetEditor) {
+      if (resetEditor && !dirtyRef.current) {
         setBase({ version: next.desiredVersion, desired: next.desired });
         setText(pretty(next.desired));
         setDirty(false);
@@ -42,7 +48,7 @@ export function StatePanel({ deviceId, feed }: { deviceId: string; feed: Feed })
   };
   useEffect(() => void load(true), [deviceId]);
   useFeed(feed, (event) => {
-    if (event.type === "state" || event.type === "resync") void load(!dirty);
+    if (event.type === "state" || event.type === "resync") void load(true);
   });
 
   const save = async (event: Event) => {
@@ -178,6 +184,7 @@ export function StatePanel({ deviceId, feed }: { deviceId: string; feed: Feed })
           rows={8}
           spellcheck={false}
           value={text}
+          readOnly={!base}
           onInput={(e) => {
             setText(e.currentTarget.value);
             setDirty(true);
@@ -219,7 +226,7 @@ export function StatePanel({ deviceId, feed }: { deviceId: string; feed: Feed })
           <button type="button" onClick={discard} disabled={!dirty}>
             Reset
           </button>
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" disabled={busy || !base}>
             Save desired
           </button>
         </div>
