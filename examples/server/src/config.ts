@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { TrustedProxies } from "@cloudedge/cloud-sdk";
 
 export interface ServerConfig {
   port: number;
@@ -8,6 +9,8 @@ export interface ServerConfig {
   adminToken: string | undefined;
   tokenKey: string | undefined;
   natsUrl: string | undefined;
+  /** Prefix of the NATS subjects and buckets of this cluster. */
+  natsPrefix: string;
   heartbeatMs: number;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
@@ -21,6 +24,8 @@ export interface ServerConfig {
   shutdownSpreadMs: number;
   /** Hub processes on this machine sharing the port (node:cluster); >1 needs NATS and a shared store. */
   workers: number;
+  /** Proxies whose X-Forwarded-For names the device's address; empty: the TCP peer counts. */
+  trustProxy: TrustedProxies;
 }
 
 /** Every setting: flag, environment variable, default, meaning (also the --help text). */
@@ -52,6 +57,12 @@ const SETTINGS = [
     "HMAC key for device resume tokens (else generated into the data dir)",
   ],
   ["nats-url", "CLOUDEDGE_NATS_URL", "", "NATS server for cluster mode"],
+  [
+    "nats-prefix",
+    "CLOUDEDGE_NATS_PREFIX",
+    "cloudedge",
+    "NATS subject and bucket prefix: clusters sharing one NATS server need different ones",
+  ],
   ["heartbeat-ms", "CLOUDEDGE_HEARTBEAT_MS", "30000", "device heartbeat interval"],
   ["tls-cert", "CLOUDEDGE_TLS_CERT", "", "PEM certificate file: serve HTTPS and wss://"],
   ["tls-key", "CLOUDEDGE_TLS_KEY", "", "PEM private key file for --tls-cert"],
@@ -78,6 +89,12 @@ const SETTINGS = [
     "CLOUDEDGE_WORKERS",
     "1",
     "hub processes sharing the port on this machine (needs --nats-url and a shared store)",
+  ],
+  [
+    "trust-proxy",
+    "CLOUDEDGE_TRUST_PROXY",
+    "",
+    "addresses/CIDRs of proxies whose X-Forwarded-For gives the device address (e.g. 10.0.0.0/8)",
   ],
 ] as const;
 
@@ -113,6 +130,14 @@ function onOff(name: string, value: string): boolean {
   throw new ConfigError(`${name} must be on or off (got "${value}")`);
 }
 
+function trustedProxies(value: string): TrustedProxies {
+  try {
+    return TrustedProxies.parse(value);
+  } catch (error) {
+    throw new ConfigError(`CLOUDEDGE_TRUST_PROXY: ${(error as Error).message}`);
+  }
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
   const { values: parsed } = parseArgs({
@@ -138,6 +163,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     adminToken: optional("admin-token"),
     tokenKey: optional("token-key"),
     natsUrl: optional("nats-url"),
+    natsPrefix: get("nats-prefix"),
     heartbeatMs: integer("CLOUDEDGE_HEARTBEAT_MS", get("heartbeat-ms"), 1000, 3_600_000),
     tlsCert: optional("tls-cert"),
     tlsKey: optional("tls-key"),
@@ -150,6 +176,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     legacyAuth: onOff("CLOUDEDGE_LEGACY_AUTH", get("legacy-auth")),
     shutdownSpreadMs: integer("CLOUDEDGE_SHUTDOWN_SPREAD_MS", get("shutdown-spread-ms"), 0, 3_600_000),
     workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
+    trustProxy: trustedProxies(get("trust-proxy")),
   };
   if (config.workers > 1 && !config.natsUrl) {
     throw new ConfigError(
@@ -159,6 +186,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.workers > 1 && config.db === "memory:") {
     throw new ConfigError("--workers > 1 needs a shared store (mysql://… or sqlite:<file>), not memory:");
   }
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(config.natsPrefix))
+    throw new ConfigError("CLOUDEDGE_NATS_PREFIX must be 1–32 letters, digits, '_' or '-'");
   if (!["debug", "info", "warn", "error"].includes(config.logLevel))
     throw new ConfigError("CLOUDEDGE_LOG_LEVEL must be debug, info, warn or error");
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))

@@ -38,6 +38,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     try {
       bus = await NatsClusterBus.connect({
         servers: config.natsUrl,
+        prefix: config.natsPrefix,
         nodeId: `${hostname()}-${process.pid}`,
         logger,
       });
@@ -83,7 +84,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
         handler,
       )
     : createHttpServer(handler);
-  const wsServer = cloud.attach(server, "/ws");
+  const wsServer = cloud.attach(server, "/ws", { trustedProxies: config.trustProxy });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);

@@ -3,11 +3,14 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  NATS_TEST_URL,
+  NatsTestCluster,
+} from "../../../packages/cloud-sdk/test/cluster/support/nats-test-server.js";
 import { WsDevice } from "../../../packages/cloud-sdk/test/support/ws-device.js";
 import { freePort } from "../../../packages/edge-sdk/test/support/sshd.js";
 
 const ROOT = join(import.meta.dirname, "../../..");
-const NATS_URL = process.env["CLOUDEDGE_TEST_NATS_URL"] ?? "nats://127.0.0.1:4222";
 
 /** `--workers 3` on one port: three hub processes, devices spread over them, NATS between them. */
 describe("--workers 3 on one port (real NATS, shared SQLite file)", () => {
@@ -32,7 +35,10 @@ describe("--workers 3 on one port (real NATS, shared SQLite file)", () => {
     return { status: response.status, body: (await response.json()) as any };
   };
 
+  let nats: NatsTestCluster;
+
   beforeAll(async () => {
+    nats = await NatsTestCluster.create();
     dir = mkdtempSync(join(tmpdir(), "cloudedge-workers-"));
     port = await freePort();
     server = spawn(process.execPath, [join(ROOT, "examples/server/dist/main.js"), "--workers", "3"], {
@@ -41,10 +47,14 @@ describe("--workers 3 on one port (real NATS, shared SQLite file)", () => {
         PORT: String(port),
         HOST: "127.0.0.1",
         CLOUDEDGE_DATA_DIR: join(dir, "data"),
-        CLOUDEDGE_NATS_URL: NATS_URL,
+        CLOUDEDGE_NATS_URL: NATS_TEST_URL,
+        // A cluster of its own on the shared NATS server (other runs may use it meanwhile).
+        CLOUDEDGE_NATS_PREFIX: nats.prefix,
         CLOUDEDGE_HEARTBEAT_MS: "2000",
         CLOUDEDGE_LOG_LEVEL: "warn",
         CLOUDEDGE_BCRYPT_COST: "4",
+        // As behind a load balancer on this machine: the device's address is in X-Forwarded-For.
+        CLOUDEDGE_TRUST_PROXY: "127.0.0.1",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -73,6 +83,7 @@ describe("--workers 3 on one port (real NATS, shared SQLite file)", () => {
     server.kill("SIGTERM");
     await new Promise((resolve) => server.once("exit", resolve));
     rmSync(dir, { recursive: true, force: true });
+    await nats?.drop();
   });
 
   it("prints the first admin token once, not once per worker", () => {
@@ -107,5 +118,25 @@ describe("--workers 3 on one port (real NATS, shared SQLite file)", () => {
       });
       expect(response.body).toMatchObject({ status: "SUCCEEDED", result: { by: id } });
     }
+  });
+
+  it("behind a trusted proxy, a failed login is logged with the device's forwarded address", async () => {
+    const created = await api("POST", "/api/v1/devices", { name: "behind-proxy" });
+    const device = await WsDevice.open(`ws://127.0.0.1:${port}/ws`, {
+      headers: { "X-Forwarded-For": "203.0.113.77" },
+    });
+    device.send({
+      type: "hello",
+      versions: [1],
+      deviceId: created.body.id,
+      secret: "not-the-secret-123",
+      agent: { name: "t", version: "1" },
+      bootId: "b",
+      desiredVersion: 0,
+    });
+    expect((await device.closed).code).toBe(4001);
+    await expect
+      .poll(async () => (await api("GET", `/api/v1/devices/${created.body.id}/events?kind=auth_failed`)).body)
+      .toMatchObject({ items: [{ kind: "auth_failed", data: { remoteAddress: "203.0.113.77" } }] });
   });
 });

@@ -10,7 +10,7 @@ import { DeviceService } from "./devices/device-service.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
 import type { CloudEvent, PresenceEvent } from "./events.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
-import { HubWebSocketServer } from "./hub/ws-transport.js";
+import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
 import type { Store } from "./repos/types.js";
 import { StateService } from "./state/state-service.js";
 import { StatusIngest, type StatusIngestOptions } from "./status/status-ingest.js";
@@ -198,15 +198,19 @@ export class Cloud {
   }
 
   /** Serves `/ws` (or `path`) on an HTTP(S) server. */
-  attach(server: HttpServer | HttpsServer, path = "/ws"): HubWebSocketServer {
-    const wsServer = new HubWebSocketServer(this.hub).attach(server, path);
+  attach(
+    server: HttpServer | HttpsServer,
+    path = "/ws",
+    options: HubWebSocketServerOptions = {},
+  ): HubWebSocketServer {
+    const wsServer = new HubWebSocketServer(this.hub, options).attach(server, path);
     this.servers.push(wsServer);
     return wsServer;
   }
 
   /** A WebSocket server without attaching, for servers that route upgrades themselves. */
-  webSocketServer(): HubWebSocketServer {
-    const wsServer = new HubWebSocketServer(this.hub);
+  webSocketServer(options: HubWebSocketServerOptions = {}): HubWebSocketServer {
+    const wsServer = new HubWebSocketServer(this.hub, options);
     this.servers.push(wsServer);
     return wsServer;
   }

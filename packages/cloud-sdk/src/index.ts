@@ -62,7 +62,8 @@ export {
   type HubStats,
 } from "./hub/device-hub.js";
 export { Session } from "./hub/session.js";
-export { HubWebSocketServer } from "./hub/ws-transport.js";
+export { TrustedProxies } from "./hub/trusted-proxies.js";
+export { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
 export * from "./repos/index.js";
 export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";
 export { StatusIngest, type StatusIngestOptions, type StatusRetention } from "./status/status-ingest.js";

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { ConnectionHandle, DeviceConnection } from "./connection.js";
 import type { DeviceHub } from "./device-hub.js";
+import type { TrustedProxies } from "./trusted-proxies.js";
 
 /**
  * A `ws` socket as the hub's DeviceConnection. A class, not closures, and it never holds
@@ -43,10 +44,23 @@ function onError(): void {}
  * Serves a DeviceHub over WebSockets: permessage-deflate off (docs/protocol.md §2), the
  * hub's frame limit as maxPayload (ws closes with 1009 beyond it), UTF-8 validated by ws.
  */
+export interface HubWebSocketServerOptions {
+  /**
+   * Proxies whose `X-Forwarded-For` names the device's address (for per-address login limits,
+   * the event log and logs). Default: nobody — the TCP peer address counts.
+   */
+  trustedProxies?: TrustedProxies;
+}
+
 export class HubWebSocketServer {
   readonly wss: WebSocketServer;
+  private readonly trustedProxies: TrustedProxies | undefined;
 
-  constructor(private readonly hub: DeviceHub) {
+  constructor(
+    private readonly hub: DeviceHub,
+    options: HubWebSocketServerOptions = {},
+  ) {
+    this.trustedProxies = options.trustedProxies?.size ? options.trustedProxies : undefined;
     this.wss = new WebSocketServer({
       noServer: true,
       maxPayload: hub.limits.maxFrameBytes,
@@ -59,7 +73,10 @@ export class HubWebSocketServer {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on("error", () => socket.destroy());
     // Read before the callback so its closure does not keep the request alive per connection.
-    const remoteAddress = request.socket.remoteAddress ?? "unknown";
+    const peer = request.socket.remoteAddress ?? "unknown";
+    const remoteAddress = this.trustedProxies
+      ? this.trustedProxies.clientAddress(peer, request.headers["x-forwarded-for"])
+      : peer;
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wire(ws as HandledSocket, remoteAddress));
   }
 

@@ -1,9 +1,18 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
+import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
-import { createMysqlStore, MYSQL_MIGRATIONS, openStore, SchemaTooNewError } from "../../src/repos/index.js";
+import {
+  createMysqlStore,
+  MYSQL_MIGRATIONS,
+  mysqlPoolOptionsFromUrl,
+  openStore,
+  SchemaTooNewError,
+} from "../../src/repos/index.js";
+import { MysqlDb } from "../../src/repos/mysql/mysql-db.js";
 import { describeStoreContract } from "./contract/all.contract.js";
 import { BIG_ID, newDevice, rejection } from "./contract/fixtures.js";
+import { describeSqlDbContract } from "./contract/sql-db.contract.js";
 import { MYSQL_SERVER_URL, MysqlTestDatabase } from "./mysql-test-server.js";
 
 // One database for the whole file, migrated once by the first store; each test gets an empty one.
@@ -19,6 +28,11 @@ afterAll(async () => {
 describeStoreContract("mysql", async () => {
   await db.empty();
   return createMysqlStore({ url: db.url, connectionLimit: 4 });
+});
+
+describeSqlDbContract("mysql", async () => {
+  await db.empty();
+  return new MysqlDb(mysql.createPool({ ...mysqlPoolOptionsFromUrl(db.url), connectionLimit: 2 }));
 });
 
 describe("mysql: migrations", () => {

@@ -5,11 +5,20 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
 import { createSqliteStore, SchemaTooNewError, SQLITE_MIGRATIONS } from "../../src/repos/index.js";
+import { SqliteDb } from "../../src/repos/sqlite/sqlite-db.js";
+import { migrateSqlite } from "../../src/repos/sqlite/sqlite-migrate.js";
 import { describeStoreContract } from "./contract/all.contract.js";
 import { BIG_ID, newDevice, rejection } from "./contract/fixtures.js";
+import { describeSqlDbContract } from "./contract/sql-db.contract.js";
 
 // A private in-memory database per test: fresh, migrated, and gone on close.
 describeStoreContract("sqlite", () => createSqliteStore({ path: ":memory:" }));
+
+describeSqlDbContract("sqlite", async () => {
+  const raw = new Database(":memory:");
+  migrateSqlite(raw);
+  return new SqliteDb(raw);
+});
 
 describe("sqlite: migrations and files", () => {
   const dir = mkdtempSync(join(tmpdir(), "cloudedge-sqlite-"));

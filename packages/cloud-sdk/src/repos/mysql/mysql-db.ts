@@ -1,17 +1,8 @@
 import type { Pool, PoolConnection, ResultSetHeader } from "mysql2/promise";
 import { StoreUnavailableError } from "../../errors.js";
 import type { Row, SqlParam } from "../sql/rows.js";
-import { isDeadlock, mapMysqlError, type OnDuplicate } from "./mysql-errors.js";
-
-/** Something statements run on: the pool, or one connection inside a transaction. */
-export interface MysqlRunner {
-  /** A fixed statement as a server-side prepared statement (cached per connection). */
-  rows(sql: string, params?: SqlParam[]): Promise<Row[]>;
-  write(sql: string, params?: SqlParam[]): Promise<number>;
-  /** Statements whose text varies with the data (multi-row inserts, IN lists): client-side escaped, not prepared, so they do not fill the statement cache. */
-  writeText(sql: string, params: SqlParam[]): Promise<number>;
-  rowsText(sql: string, params: SqlParam[]): Promise<Row[]>;
-}
+import type { OnDuplicate, SqlDb, SqlRunner } from "../sql/sql-db.js";
+import { isDeadlock, mapMysqlError } from "./mysql-errors.js";
 
 type Queryable = Pool | PoolConnection;
 
@@ -33,42 +24,43 @@ async function retryingDeadlocks<T>(autocommit: boolean, statement: () => Promis
   }
 }
 
-function runner(on: Queryable, autocommit: boolean): MysqlRunner {
+/**
+ * Statements on the pool (each may use a different connection) or on one connection in a
+ * transaction. Fixed statements run as server-side prepared statements (cached per
+ * connection); uncached ones are escaped client-side, so they do not fill that cache.
+ */
+function runner(on: Queryable, autocommit: boolean): SqlRunner {
+  const all = async (sql: string, params: SqlParam[] = []) => (await on.execute(sql, params))[0] as Row[];
   return {
-    async rows(sql, params = []) {
-      const [rows] = await on.execute(sql, params);
-      return rows as Row[];
+    all,
+    async get(sql, params) {
+      return (await all(sql, params))[0];
     },
     async write(sql, params = []) {
       const [header] = await retryingDeadlocks(autocommit, () => on.execute<ResultSetHeader>(sql, params));
       return header.affectedRows;
     },
-    async writeText(sql, params) {
+    async allUncached(sql, params) {
+      return (await on.query(sql, params))[0] as Row[];
+    },
+    async writeUncached(sql, params) {
       const [header] = await retryingDeadlocks(autocommit, () => on.query<ResultSetHeader>(sql, params));
       return header.affectedRows;
-    },
-    async rowsText(sql, params) {
-      const [rows] = await on.query(sql, params);
-      return rows as Row[];
     },
   };
 }
 
 /** The mysql2 pool of a store, with error mapping and transactions. */
-export class MysqlDb {
+export class MysqlDb implements SqlDb {
   private closed = false;
-  private readonly poolRunner: MysqlRunner;
+  private readonly poolRunner: SqlRunner;
 
-  constructor(readonly pool: Pool) {
+  constructor(private readonly pool: Pool) {
     this.poolRunner = runner(pool, true);
   }
 
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
   /** Runs statements on the pool (each may use a different connection), mapping driver errors. */
-  async run<T>(work: (db: MysqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
+  async run<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
     if (this.closed) throw new StoreUnavailableError(new Error("mysql store is closed"));
     try {
       return await work(this.poolRunner);
@@ -78,7 +70,7 @@ export class MysqlDb {
   }
 
   /** Runs `work` in a transaction on one connection; a deadlock victim is retried, as InnoDB expects. */
-  async tx<T>(work: (db: MysqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
+  async tx<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T> {
     return this.run(async () => {
       for (let attempt = 1; ; attempt++) {
         const conn = await this.pool.getConnection();

@@ -1,18 +1,12 @@
 import {
-  type CloudError,
   CloudErrorCode,
-  ConflictError,
   isCloudError,
   NotFoundError,
   StoreUnavailableError,
   ValidationError,
 } from "../../errors.js";
 import { SchemaTooNewError } from "../sql/migration.js";
-
-/** Decides which ConflictError a duplicate-key error is; gets the index name (never shown to callers). */
-export type OnDuplicate = (key: string) => CloudError;
-
-const defaultDuplicate: OnDuplicate = () => new ConflictError(CloudErrorCode.CONFLICT, "already exists");
+import { duplicateConflict, type OnDuplicate } from "../sql/sql-db.js";
 
 function codeOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -24,27 +18,34 @@ export function isDeadlock(err: unknown): boolean {
   return codeOf(err) === "ER_LOCK_DEADLOCK";
 }
 
+/** True for a duplicate primary or unique key. */
+export function isDuplicateEntry(err: unknown): boolean {
+  return codeOf(err) === "ER_DUP_ENTRY";
+}
+
+/** True when a foreign key names a parent row that does not exist. */
+export function isMissingReferencedRow(err: unknown): boolean {
+  const code = codeOf(err);
+  return code === "ER_NO_REFERENCED_ROW" || code === "ER_NO_REFERENCED_ROW_2";
+}
+
 /**
  * Maps a mysql2 error to the SDK's errors: ER_DUP_ENTRY → ConflictError, a missing parent
  * row → the device is gone, a value longer than its column → ValidationError. Everything
  * else — ECONNREFUSED, ETIMEDOUT, PROTOCOL_CONNECTION_LOST, "Pool is closed", access denied,
  * lock wait timeouts — is StoreUnavailableError, with the driver error only as `cause`.
  */
-export function mapMysqlError(err: unknown, onDuplicate: OnDuplicate = defaultDuplicate): Error {
+export function mapMysqlError(err: unknown, onDuplicate: OnDuplicate = duplicateConflict): Error {
   if (isCloudError(err) || err instanceof SchemaTooNewError) return err;
-  switch (codeOf(err)) {
-    case "ER_DUP_ENTRY": {
-      const message = err instanceof Error ? err.message : "";
-      // "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 prefixes the table: 'devices.uq_name').
-      const key = /for key '(?:[^'.]*\.)?([^']*)'/.exec(message)?.[1] ?? "";
-      return onDuplicate(key);
-    }
-    case "ER_NO_REFERENCED_ROW":
-    case "ER_NO_REFERENCED_ROW_2":
-      return new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
-    case "ER_DATA_TOO_LONG":
-      return new ValidationError("a value is longer than the database allows");
-    default:
-      return new StoreUnavailableError(err);
+  if (isDuplicateEntry(err)) {
+    const message = err instanceof Error ? err.message : "";
+    // "Duplicate entry 'x' for key 'uq_name'" (MySQL 8 prefixes the table: 'devices.PRIMARY').
+    const key = /for key '(?:[^'.]*\.)?([^']*)'/.exec(message)?.[1];
+    return onDuplicate(key === "PRIMARY" ? "primary" : "unique");
   }
+  if (isMissingReferencedRow(err))
+    return new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
+  if (codeOf(err) === "ER_DATA_TOO_LONG")
+    return new ValidationError("a value is longer than the database allows");
+  return new StoreUnavailableError(err);
 }

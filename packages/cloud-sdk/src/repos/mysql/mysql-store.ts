@@ -1,15 +1,10 @@
 import mysql, { type PoolOptions } from "mysql2/promise";
+import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../types.js";
-import { MysqlCommandRepository } from "./mysql-command-repository.js";
 import { MysqlDb } from "./mysql-db.js";
-import { MysqlDeviceRepository } from "./mysql-device-repository.js";
+import { MYSQL_DIALECT } from "./mysql-dialect.js";
 import { mapMysqlError } from "./mysql-errors.js";
-import { MysqlEventRepository } from "./mysql-event-repository.js";
-import { MysqlGroupRepository } from "./mysql-group-repository.js";
 import { migrateMysql } from "./mysql-migrate.js";
-import { MysqlStateRepository } from "./mysql-state-repository.js";
-import { MysqlStatusRepository } from "./mysql-status-repository.js";
-import { MysqlTokenRepository } from "./mysql-token-repository.js";
 
 /** Either a URL `mysql://user:pass@host:port/db[?connectionLimit=N]` or mysql2 pool options (which must name a database). */
 export type MysqlStoreOptions =
@@ -77,7 +72,7 @@ export async function createMysqlStore(options: MysqlStoreOptions): Promise<Stor
     await pool.end().catch(() => undefined);
     throw mapMysqlError(err);
   }
-  return new MysqlStore(new MysqlDb(pool));
+  return new SqlStore(new MysqlDb(pool), MYSQL_DIALECT);
 }
 
 async function ensureDatabase(options: PoolOptions): Promise<void> {
@@ -95,34 +90,4 @@ async function ensureDatabase(options: PoolOptions): Promise<void> {
 
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-/** Every repository over one mysql2 pool. */
-class MysqlStore implements Store {
-  readonly dialect = "mysql";
-  readonly devices: MysqlDeviceRepository;
-  readonly groups: MysqlGroupRepository;
-  readonly commands: MysqlCommandRepository;
-  readonly status: MysqlStatusRepository;
-  readonly state: MysqlStateRepository;
-  readonly events: MysqlEventRepository;
-  readonly tokens: MysqlTokenRepository;
-
-  constructor(private readonly db: MysqlDb) {
-    this.devices = new MysqlDeviceRepository(db);
-    this.groups = new MysqlGroupRepository(db);
-    this.commands = new MysqlCommandRepository(db);
-    this.status = new MysqlStatusRepository(db);
-    this.state = new MysqlStateRepository(db);
-    this.events = new MysqlEventRepository(db);
-    this.tokens = new MysqlTokenRepository(db);
-  }
-
-  async ping(): Promise<void> {
-    await this.db.run((db) => db.rows("SELECT 1 AS ok"));
-  }
-
-  async close(): Promise<void> {
-    await this.db.close();
-  }
 }

@@ -1,16 +1,10 @@
 import Database from "better-sqlite3";
-import { StoreUnavailableError } from "../../errors.js";
+import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../types.js";
-import { SqliteCommandRepository } from "./sqlite-command-repository.js";
 import { SqliteDb } from "./sqlite-db.js";
-import { SqliteDeviceRepository } from "./sqlite-device-repository.js";
+import { SQLITE_DIALECT } from "./sqlite-dialect.js";
 import { mapSqliteError } from "./sqlite-errors.js";
-import { SqliteEventRepository } from "./sqlite-event-repository.js";
-import { SqliteGroupRepository } from "./sqlite-group-repository.js";
 import { migrateSqlite } from "./sqlite-migrate.js";
-import { SqliteStateRepository } from "./sqlite-state-repository.js";
-import { SqliteStatusRepository } from "./sqlite-status-repository.js";
-import { SqliteTokenRepository } from "./sqlite-token-repository.js";
 
 export interface SqliteStoreOptions {
   /** Database file, or ":memory:" for a private in-memory database. The directory must exist. */
@@ -38,40 +32,5 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     raw?.close();
     throw mapSqliteError(err);
   }
-  return new SqliteStore(new SqliteDb(raw));
-}
-
-/** Every repository over one SQLite handle. */
-class SqliteStore implements Store {
-  readonly dialect = "sqlite";
-  readonly devices: SqliteDeviceRepository;
-  readonly groups: SqliteGroupRepository;
-  readonly commands: SqliteCommandRepository;
-  readonly status: SqliteStatusRepository;
-  readonly state: SqliteStateRepository;
-  readonly events: SqliteEventRepository;
-  readonly tokens: SqliteTokenRepository;
-
-  constructor(private readonly db: SqliteDb) {
-    this.devices = new SqliteDeviceRepository(db);
-    this.groups = new SqliteGroupRepository(db);
-    this.commands = new SqliteCommandRepository(db);
-    this.status = new SqliteStatusRepository(db);
-    this.state = new SqliteStateRepository(db);
-    this.events = new SqliteEventRepository(db);
-    this.tokens = new SqliteTokenRepository(db);
-  }
-
-  async ping(): Promise<void> {
-    this.db.run(() => this.db.get("SELECT 1 AS ok"));
-  }
-
-  async close(): Promise<void> {
-    if (this.db.isClosed) return;
-    try {
-      this.db.close();
-    } catch (err) {
-      throw new StoreUnavailableError(err);
-    }
-  }
+  return new SqlStore(new SqliteDb(raw), SQLITE_DIALECT);
 }

@@ -117,6 +117,16 @@ export function describeDeviceListContract(current: () => Store): void {
       expect(await ids({ text: "-", after: page.nextCursor })).toEqual([c]);
     });
 
+    it("matches a malformed group id to no group, not even to group 0", async () => {
+      await store.groups.create({ id: "0", name: "zero", createdAt: T0 });
+      const member = await seedDevice(store);
+      await store.groups.addDevice("0", member);
+      expect((await store.devices.list({ groupId: "0" })).items.map((d) => d.id)).toEqual([member]);
+      for (const groupId of ["nope", "", "00", "-1"]) {
+        expect((await store.devices.list({ groupId })).items).toEqual([]);
+      }
+    });
+
     it("matches text case-insensitively beyond ASCII", async () => {
       const id = await seedDevice(store, { name: "ÉCOLE Straße" });
       expect((await store.devices.list({ text: "école" })).items.map((d) => d.id)).toEqual([id]);

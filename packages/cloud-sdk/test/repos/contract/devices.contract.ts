@@ -327,6 +327,28 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         await store.devices.touchLastSeen([]);
       });
 
+      it("keeps the newest of repeated entries, in a batch of any size", async () => {
+        const a = await seedDevice(store);
+        const b = await seedDevice(store);
+        // Unknown ids below and between the two spread them over several statements of a big batch.
+        const unknown = Array.from({ length: 600 }, (_, i) => [
+          String(i + 1),
+          (BigInt(a) + BigInt(i + 1)).toString(),
+        ])
+          .flat()
+          .map((id) => ({ id, lastSeenAt: T0 + 99 }));
+        await store.devices.touchLastSeen([
+          { id: a, lastSeenAt: T0 + 30 },
+          { id: b, lastSeenAt: T0 + 5 },
+          ...unknown,
+          { id: a, lastSeenAt: T0 + 20 },
+          { id: b, lastSeenAt: T0 + 40 },
+        ]);
+        expect((await store.devices.get(a))?.lastSeenAt).toBe(T0 + 30);
+        expect((await store.devices.get(b))?.lastSeenAt).toBe(T0 + 40);
+        expect((await store.devices.list({ limit: 10 })).items.map((d) => d.id)).toEqual([a, b]);
+      });
+
       it("marks every online device offline at start-up and counts them", async () => {
         const seen = await seedDevice(store);
         const never = await seedDevice(store);

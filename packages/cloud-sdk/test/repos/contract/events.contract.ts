@@ -79,6 +79,20 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
       expect((await store.events.list(device)).items).toStrictEqual([first]);
     });
 
+    it("appends a batch of any size, keeping the first of an id repeated within it", async () => {
+      const events = Array.from({ length: 1200 }, (_, i) => event(T0 + i, "state", { reason: `r${i}` }));
+      const [first] = events;
+      if (first === undefined) throw new Error("no events");
+      await store.events.append([
+        ...events,
+        event(T0, "state", { deviceId: nextId() }),
+        { ...first, reason: "repeated" },
+      ]);
+      const page = await store.events.list(device, { limit: 1000 });
+      const rest = await store.events.list(device, { limit: 1000, after: page.nextCursor });
+      expect([...page.items, ...rest.items]).toStrictEqual([...events].reverse());
+    });
+
     it("prunes events older than a time and counts them", async () => {
       const other = await seedDevice(store);
       await store.events.append([

@@ -117,6 +117,17 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       expect((await store.groups.groupIdsOf([])).size).toBe(0);
     });
 
+    it("maps any number of devices in one call", async () => {
+      const g = await createGroup("g");
+      const d = await seedDevice(store);
+      await store.groups.addDevice(g.id, d);
+      const unknown = Array.from({ length: 1100 }, (_, i) => String(i + 1));
+      const map = await store.groups.groupIdsOf([...unknown, d]);
+      expect(map.size).toBe(1101);
+      expect(map.get(d)).toEqual([g.id]);
+      expect(map.get("1")).toEqual([]);
+    });
+
     it("drops memberships with the group", async () => {
       const g = await createGroup("g");
       const d = await seedDevice(store);

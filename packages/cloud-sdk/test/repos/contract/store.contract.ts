@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../../src/errors.js";
-import { expectCloudError, type MakeStore, nextId, rejection } from "./fixtures.js";
+import { ConflictError, StoreUnavailableError } from "../../../src/errors.js";
+import { expectCloudError, type MakeStore, nextId, rejection, seedDevice, T0 } from "./fixtures.js";
 
 /** The Store lifecycle contract: readiness, idempotent close, and what callers see afterwards. */
 export function describeStoreLifecycleContract(name: string, makeStore: MakeStore): void {
@@ -9,6 +9,58 @@ export function describeStoreLifecycleContract(name: string, makeStore: MakeStor
       const store = await makeStore();
       await expect(store.ping()).resolves.toBeUndefined();
       await store.close();
+    });
+
+    it("keeps concurrent calls apart, a failing transaction among them", async () => {
+      const store = await makeStore();
+      try {
+        const ids: string[] = [];
+        for (const serialNumber of ["S0", "S1", "S2", "S3"]) {
+          ids.push(await seedDevice(store, { hardware: { serialNumber, model: "M", nics: [] } }));
+        }
+        const [first = "", second = ""] = ids;
+        const group = nextId();
+        await store.groups.create({ id: group, name: "g", createdAt: T0 });
+        const [conflict] = await Promise.all([
+          // Reads the row, then fails on the (serialNumber, model) index: its transaction rolls back.
+          rejection(store.devices.update(second, { name: "lost", hardware: { serialNumber: "S0" } }, T0 + 1)),
+          ...ids.map((id, i) => store.devices.update(id, { description: `d${i}` }, T0 + 2)),
+          store.devices.setSecret(first, "rotated", T0 + 3),
+          store.devices.touchLastSeen(ids.map((id) => ({ id, lastSeenAt: T0 + 4 }))),
+          store.events.append(
+            ids.map((id) => ({
+              id: nextId(),
+              deviceId: id,
+              ts: T0,
+              kind: "connected",
+              reason: null,
+              data: null,
+            })),
+          ),
+          store.status.insertBatch(ids.map((id) => ({ deviceId: id, ts: T0, receivedAt: T0, data: {} }))),
+          ...ids.map((id) => store.groups.addDevice(group, id)),
+          store.state.setDesired(first, { a: 1 }, 1, 0, T0),
+        ]);
+        expect(conflict).toBeInstanceOf(ConflictError);
+        for (const [i, id] of ids.entries()) {
+          expect(await store.devices.get(id)).toMatchObject({
+            name: "gateway",
+            description: `d${i}`,
+            hardware: { serialNumber: `S${i}` },
+            lastSeenAt: T0 + 4,
+          });
+          expect((await store.events.list(id)).items).toHaveLength(1);
+          expect(await store.status.latest(id)).toMatchObject({ ts: T0 });
+        }
+        expect((await store.groups.listDeviceIds(group)).items).toEqual(ids);
+        expect(await store.devices.getCredentials(first)).toMatchObject({
+          secretHash: "rotated",
+          generation: 2,
+        });
+        expect(await store.state.get(first)).toMatchObject({ desired: { a: 1 }, desiredVersion: 1 });
+      } finally {
+        await store.close();
+      }
     });
 
     it("closes idempotently; afterwards every call rejects with store_unavailable (503, no driver text)", async () => {

@@ -1,24 +1,28 @@
 import { CloudErrorCode, ConflictError } from "../../errors.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { groupFromRow, id as idOf } from "../sql/rows.js";
 import type { Group, GroupRepository, Page, PageQuery } from "../types.js";
-import type { MysqlDb, MysqlRunner } from "./mysql-db.js";
+import { chunks, placeholders } from "./batches.js";
+import type { Dialect } from "./dialect.js";
+import { groupFromRow, id as idOf, type SqlParam } from "./rows.js";
+import type { DuplicateKey, SqlDb, SqlRunner } from "./sql-db.js";
 
 const GROUP_COLUMNS = "id, name, description, created_at, updated_at";
-const IN_CHUNK = 500;
 
-/** A duplicate key on groups: a taken name (or a reused id). */
-function groupDuplicate(key: string) {
+/** A duplicate key on groups: the name index means a taken name, the primary key a reused id. */
+function groupDuplicate(key: DuplicateKey) {
   return new ConflictError(
     CloudErrorCode.CONFLICT,
-    key === "uq_device_groups_name" ? "a group with this name exists" : "group id is taken",
+    key === "unique" ? "a group with this name exists" : "group id is taken",
   );
 }
 
-/** Groups and memberships in MySQL / MariaDB (memberships cascade with either side). */
-export class MysqlGroupRepository implements GroupRepository {
-  constructor(private readonly db: MysqlDb) {}
+/** Groups and memberships in SQL (memberships cascade with either side). */
+export class SqlGroupRepository implements GroupRepository {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly dialect: Dialect,
+  ) {}
 
   async create(input: { id: string; name: string; description?: string; createdAt: number }): Promise<Group> {
     const id = requireId(input.id);
@@ -40,19 +44,16 @@ export class MysqlGroupRepository implements GroupRepository {
 
   async get(id: string): Promise<Group | undefined> {
     const key = parseId(id);
-    return this.db.run(async (db) => (key === undefined ? undefined : read(db, key)));
+    return this.db.run(async (db) => (key === undefined ? undefined : this.read(db, key)));
   }
 
   async list(query: PageQuery = {}): Promise<Page<Group>> {
     const limit = pageLimit(query.limit);
-    const after = afterId(query.after);
-    return this.db.run(async (db) => {
-      const rows = await db.rows(
-        `SELECT ${GROUP_COLUMNS} FROM device_groups WHERE id > ? ORDER BY id LIMIT ${limit + 1}`,
-        [after ?? -1],
-      );
-      return toPage(rows.map(groupFromRow), limit, (g) => g.id);
-    });
+    const params: SqlParam[] = [afterId(query.after) ?? -1];
+    const sql = `SELECT ${GROUP_COLUMNS} FROM device_groups WHERE id > ? ORDER BY id${this.dialect.limit(limit + 1, params)}`;
+    return this.db.run(async (db) =>
+      toPage((await db.all(sql, params)).map(groupFromRow), limit, (g) => g.id),
+    );
   }
 
   async update(
@@ -63,7 +64,7 @@ export class MysqlGroupRepository implements GroupRepository {
     const key = parseId(id);
     if (key === undefined) return this.db.run(async () => undefined);
     return this.db.tx(async (db) => {
-      const current = await read(db, key, true);
+      const current = await this.read(db, key, this.dialect.forUpdate);
       if (current === undefined) return undefined;
       const group: Group = {
         ...current,
@@ -95,15 +96,14 @@ export class MysqlGroupRepository implements GroupRepository {
     return this.db.run(async (db) => {
       if (group === undefined || device === undefined) return false;
       try {
-        // A no-op update on duplicate keeps it idempotent without INSERT IGNORE, which would also swallow FK errors.
+        // An existing membership is skipped (idempotent); a missing group or device fails its foreign key.
         await db.write(
-          "INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ON DUPLICATE KEY UPDATE group_id = group_id",
+          `INSERT INTO group_members (group_id, device_id) VALUES (?, ?) ${this.dialect.ignoreDuplicate("group_id")}`,
           [group, device],
         );
         return true;
       } catch (err) {
-        const code = (err as { code?: unknown }).code;
-        if (code === "ER_NO_REFERENCED_ROW_2" || code === "ER_NO_REFERENCED_ROW") return false;
+        if (this.dialect.isMissingParent(err)) return false;
         throw err;
       }
     });
@@ -123,14 +123,12 @@ export class MysqlGroupRepository implements GroupRepository {
 
   async listDeviceIds(groupId: string, query: PageQuery = {}): Promise<Page<string>> {
     const limit = pageLimit(query.limit);
-    const after = afterId(query.after);
     const group = parseId(groupId);
+    const params: SqlParam[] = [group ?? -1, afterId(query.after) ?? -1];
+    const sql = `SELECT device_id FROM group_members WHERE group_id = ? AND device_id > ? ORDER BY device_id${this.dialect.limit(limit + 1, params)}`;
     return this.db.run(async (db) => {
       if (group === undefined) return { items: [] };
-      const rows = await db.rows(
-        `SELECT device_id FROM group_members WHERE group_id = ? AND device_id > ? ORDER BY device_id LIMIT ${limit + 1}`,
-        [group, after ?? -1],
-      );
+      const rows = await db.all(sql, params);
       return toPage(
         rows.map((r) => idOf(r.device_id)),
         limit,
@@ -143,10 +141,9 @@ export class MysqlGroupRepository implements GroupRepository {
     const result = new Map<string, string[]>(deviceIds.map((id) => [id, []]));
     const keys = [...result.keys()].map(parseId).filter((k): k is bigint => k !== undefined);
     return this.db.run(async (db) => {
-      for (let i = 0; i < keys.length; i += IN_CHUNK) {
-        const chunk = keys.slice(i, i + IN_CHUNK);
-        const rows = await db.rowsText(
-          `SELECT device_id, group_id FROM group_members WHERE device_id IN (${chunk.map(() => "?").join(", ")})
+      for (const chunk of chunks(keys)) {
+        const rows = await db.allUncached(
+          `SELECT device_id, group_id FROM group_members WHERE device_id IN (${placeholders(chunk.length)})
            ORDER BY device_id, group_id`,
           chunk,
         );
@@ -155,12 +152,10 @@ export class MysqlGroupRepository implements GroupRepository {
       return result;
     });
   }
-}
 
-async function read(db: MysqlRunner, key: bigint, forUpdate = false): Promise<Group | undefined> {
-  const [row] = await db.rows(
-    `SELECT ${GROUP_COLUMNS} FROM device_groups WHERE id = ?${forUpdate ? " FOR UPDATE" : ""}`,
-    [key],
-  );
-  return row && groupFromRow(row);
+  /** One group; `lock` is the dialect's FOR UPDATE when the caller writes it next. */
+  private async read(db: SqlRunner, key: bigint, lock = ""): Promise<Group | undefined> {
+    const row = await db.get(`SELECT ${GROUP_COLUMNS} FROM device_groups WHERE id = ?${lock}`, [key]);
+    return row && groupFromRow(row);
+  }
 }

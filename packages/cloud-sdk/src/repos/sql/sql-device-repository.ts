@@ -3,7 +3,6 @@ import { applyDevicePatch, deviceFromNew, INITIAL_GENERATION } from "../device-m
 import { parseId, requireId } from "../ids.js";
 import { toJson } from "../json.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { credentialsFromRow, DEVICE_COLUMNS, deviceFromRow, type SqlParam } from "../sql/rows.js";
 import type {
   Device,
   DeviceCredentials,
@@ -14,20 +13,26 @@ import type {
   Page,
   PresenceWrite,
 } from "../types.js";
-import type { MysqlDb, MysqlRunner } from "./mysql-db.js";
+import { chunks } from "./batches.js";
+import type { Dialect } from "./dialect.js";
+import { credentialsFromRow, DEVICE_COLUMNS, deviceFromRow, type SqlParam } from "./rows.js";
+import type { DuplicateKey, SqlDb, SqlRunner } from "./sql-db.js";
 
-const TOUCH_CHUNK = 500;
+const CREDENTIAL_COLUMNS = "id, secret_hash, generation, disabled";
 
-/** A duplicate key on devices: the identity index means "device exists", the primary key a reused id. */
-function deviceDuplicate(key: string) {
-  return key === "uq_devices_serial_model"
+/** A duplicate key on devices: the (serial_number, model) index means "device exists", the primary key a reused id. */
+function deviceDuplicate(key: DuplicateKey) {
+  return key === "unique"
     ? new ConflictError(CloudErrorCode.DEVICE_EXISTS, "a device with this serial number and model exists")
     : new ConflictError(CloudErrorCode.CONFLICT, "device id is taken");
 }
 
-/** Devices in MySQL / MariaDB. */
-export class MysqlDeviceRepository implements DeviceRepository {
-  constructor(private readonly db: MysqlDb) {}
+/** Devices in SQL (MySQL / MariaDB or SQLite). */
+export class SqlDeviceRepository implements DeviceRepository {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly dialect: Dialect,
+  ) {}
 
   async create(input: NewDevice): Promise<Device> {
     const id = requireId(input.id);
@@ -60,12 +65,12 @@ export class MysqlDeviceRepository implements DeviceRepository {
 
   async get(id: string): Promise<Device | undefined> {
     const key = parseId(id);
-    return this.db.run(async (db) => (key === undefined ? undefined : read(db, key)));
+    return this.db.run(async (db) => (key === undefined ? undefined : this.read(db, key)));
   }
 
   async findBySerial(serialNumber: string, model: string): Promise<Device | undefined> {
     return this.db.run(async (db) => {
-      const [row] = await db.rows(
+      const row = await db.get(
         `SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.serial_number = ? AND d.model = ?`,
         [serialNumber, model],
       );
@@ -77,9 +82,7 @@ export class MysqlDeviceRepository implements DeviceRepository {
     const key = parseId(id);
     return this.db.run(async (db) => {
       if (key === undefined) return undefined;
-      const [row] = await db.rows("SELECT id, secret_hash, generation, disabled FROM devices WHERE id = ?", [
-        key,
-      ]);
+      const row = await db.get(`SELECT ${CREDENTIAL_COLUMNS} FROM devices WHERE id = ?`, [key]);
       return row && credentialsFromRow(row);
     });
   }
@@ -95,15 +98,15 @@ export class MysqlDeviceRepository implements DeviceRepository {
     }
     if (query.groupId !== undefined) {
       where.push("EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = ? AND m.device_id = d.id)");
-      params.push(parseId(query.groupId) ?? 0n);
+      // -1 is no id at all (0 is a valid one): a malformed group id matches no group.
+      params.push(parseId(query.groupId) ?? -1n);
     }
     if (query.label !== undefined) {
-      // JSON_KEYS / JSON_OBJECT take the key as a value, so no JSON-path quoting can go wrong.
       if (query.label.value === undefined) {
-        where.push("JSON_CONTAINS(JSON_KEYS(d.labels), JSON_QUOTE(?))");
+        where.push(this.dialect.jsonHasKey("d.labels"));
         params.push(query.label.key);
       } else {
-        where.push("JSON_CONTAINS(d.labels, JSON_OBJECT(?, ?))");
+        where.push(this.dialect.jsonHasEntry("d.labels"));
         params.push(query.label.key, query.label.value);
       }
     }
@@ -112,20 +115,17 @@ export class MysqlDeviceRepository implements DeviceRepository {
       params.push(query.online ? 1 : 0);
     }
     if (query.text) {
-      // Columns are utf8mb4_bin (exact), so lower both sides for a case-insensitive match.
-      where.push(
-        "(LOCATE(?, LOWER(d.name)) > 0 OR LOCATE(?, LOWER(d.description)) > 0 OR " +
-          "LOCATE(?, LOWER(COALESCE(d.serial_number, ''))) > 0 OR LOCATE(?, LOWER(COALESCE(d.model, ''))) > 0)",
-      );
+      const contains = (column: string) => `INSTR(${this.dialect.lower(`COALESCE(${column}, '')`)}, ?) > 0`;
+      where.push(`(${["d.name", "d.description", "d.serial_number", "d.model"].map(contains).join(" OR ")})`);
       const needle = query.text.toLowerCase();
       params.push(needle, needle, needle, needle);
     }
     const sql =
       `SELECT ${DEVICE_COLUMNS} FROM devices d` +
       (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-      ` ORDER BY d.id LIMIT ${limit + 1}`;
+      ` ORDER BY d.id${this.dialect.limit(limit + 1, params)}`;
     return this.db.run(async (db) =>
-      toPage((await db.rows(sql, params)).map(deviceFromRow), limit, (d) => d.id),
+      toPage((await db.all(sql, params)).map(deviceFromRow), limit, (d) => d.id),
     );
   }
 
@@ -133,7 +133,7 @@ export class MysqlDeviceRepository implements DeviceRepository {
     const key = parseId(id);
     if (key === undefined) return this.db.run(async () => undefined);
     return this.db.tx(async (db) => {
-      const current = await read(db, key, true);
+      const current = await this.read(db, key, this.dialect.forUpdate);
       if (current === undefined) return undefined;
       const { device, bumpGeneration } = applyDevicePatch(current, patch, now);
       await db.write(
@@ -169,9 +169,7 @@ export class MysqlDeviceRepository implements DeviceRepository {
       );
       if (changed === 0) return undefined;
       // Read inside the transaction: the row stays locked, so this is our bump, not a racing one.
-      const [row] = await db.rows("SELECT id, secret_hash, generation, disabled FROM devices WHERE id = ?", [
-        key,
-      ]);
+      const row = await db.get(`SELECT ${CREDENTIAL_COLUMNS} FROM devices WHERE id = ?`, [key]);
       return row && credentialsFromRow(row).generation;
     });
   }
@@ -180,12 +178,14 @@ export class MysqlDeviceRepository implements DeviceRepository {
     const key = parseId(id);
     await this.db.run(async (db) => {
       if (key === undefined) return;
-      // `<=>` is the NULL-safe equality: null matches a never-connected device.
-      const guard = presence.ifConnectedAt !== undefined ? " AND connected_at <=> ?" : "";
+      // Null-safe: an ifConnectedAt of null matches a never-connected device.
+      const guard =
+        presence.ifConnectedAt !== undefined ? ` AND connected_at ${this.dialect.nullSafeEquals} ?` : "";
       const condition = presence.ifConnectedAt !== undefined ? [presence.ifConnectedAt] : [];
+      const online = presence.online ? 1 : 0;
       if (presence.connectedAt === undefined) {
         await db.write(`UPDATE devices SET online = ?, last_seen_at = ? WHERE id = ?${guard}`, [
-          presence.online ? 1 : 0,
+          online,
           presence.lastSeenAt,
           key,
           ...condition,
@@ -193,7 +193,7 @@ export class MysqlDeviceRepository implements DeviceRepository {
       } else {
         await db.write(
           `UPDATE devices SET online = ?, connected_at = ?, last_seen_at = ? WHERE id = ?${guard}`,
-          [presence.online ? 1 : 0, presence.connectedAt, presence.lastSeenAt, key, ...condition],
+          [online, presence.connectedAt, presence.lastSeenAt, key, ...condition],
         );
       }
     });
@@ -209,14 +209,9 @@ export class MysqlDeviceRepository implements DeviceRepository {
     const sorted = [...newest].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (sorted.length === 0) return this.db.run(async () => undefined);
     await this.db.tx(async (db) => {
-      for (let i = 0; i < sorted.length; i += TOUCH_CHUNK) {
-        const chunk = sorted.slice(i, i + TOUCH_CHUNK);
-        // One statement per chunk; only forward, so a late coarse refresh never moves lastSeen behind a presence write.
-        await db.writeText(
-          `UPDATE devices d JOIN (${chunk.map(() => "SELECT ? AS id, ? AS ts").join(" UNION ALL ")}) t ON d.id = t.id
-           SET d.last_seen_at = t.ts WHERE d.last_seen_at IS NULL OR d.last_seen_at < t.ts`,
-          chunk.flat(),
-        );
+      for (const chunk of chunks(sorted)) {
+        // Only forward, so a late coarse refresh never moves lastSeen behind a presence write.
+        await db.writeUncached(this.dialect.touchLastSeen(chunk.length), chunk.flat());
       }
     });
   }
@@ -235,12 +230,10 @@ export class MysqlDeviceRepository implements DeviceRepository {
       async (db) => key !== undefined && (await db.write("DELETE FROM devices WHERE id = ?", [key])) > 0,
     );
   }
-}
 
-async function read(db: MysqlRunner, key: bigint, forUpdate = false): Promise<Device | undefined> {
-  const [row] = await db.rows(
-    `SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?${forUpdate ? " FOR UPDATE" : ""}`,
-    [key],
-  );
-  return row && deviceFromRow(row);
+  /** One device; `lock` is the dialect's FOR UPDATE when the caller writes it next. */
+  private async read(db: SqlRunner, key: bigint, lock = ""): Promise<Device | undefined> {
+    const row = await db.get(`SELECT ${DEVICE_COLUMNS} FROM devices d WHERE d.id = ?${lock}`, [key]);
+    return row && deviceFromRow(row);
+  }
 }

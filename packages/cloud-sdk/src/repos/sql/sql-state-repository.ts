@@ -2,10 +2,11 @@ import type { JsonObject } from "@cloudedge/protocol";
 import { CloudErrorCode, NotFoundError } from "../../errors.js";
 import { parseId } from "../ids.js";
 import { toJson } from "../json.js";
-import { stateFromRow } from "../sql/rows.js";
 import { emptyState, type StateSide, VersionedStateRepository } from "../state-model.js";
 import type { DeviceState } from "../types.js";
-import type { MysqlDb, MysqlRunner } from "./mysql-db.js";
+import type { Dialect } from "./dialect.js";
+import { stateFromRow } from "./rows.js";
+import type { SqlDb, SqlRunner } from "./sql-db.js";
 
 const CAS = {
   desired:
@@ -14,9 +15,15 @@ const CAS = {
     "UPDATE device_state SET reported = ?, reported_version = ?, updated_at = ? WHERE device_id = ? AND reported_version = ?",
 } as const;
 
-/** Desired/reported documents in MySQL / MariaDB; each write is one guarded UPDATE (the CAS is the row's own check). */
-export class MysqlStateRepository extends VersionedStateRepository {
-  constructor(private readonly db: MysqlDb) {
+/**
+ * Desired/reported documents in SQL. Each write is one guarded UPDATE (the CAS is the row's
+ * own check), so it needs no transaction; only the very first write of a device inserts.
+ */
+export class SqlStateRepository extends VersionedStateRepository {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly dialect: Dialect,
+  ) {
     super();
   }
 
@@ -24,7 +31,7 @@ export class MysqlStateRepository extends VersionedStateRepository {
     const key = parseId(deviceId);
     return this.db.run(async (db) => {
       if (key === undefined) return emptyState(deviceId);
-      const [row] = await db.rows(
+      const row = await db.get(
         "SELECT device_id, desired, desired_version, reported, reported_version, updated_at FROM device_state WHERE device_id = ?",
         [key],
       );
@@ -50,10 +57,12 @@ export class MysqlStateRepository extends VersionedStateRepository {
     const key = parseId(deviceId);
     if (key === undefined) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
     const text = toJson(doc);
+    const cas = async (db: SqlRunner) =>
+      (await db.write(CAS[side], [text, version, now, key, expectedVersion])) === 1;
     return this.db.run(async (db) => {
-      if (await cas(db, side, text, version, expectedVersion, now, key)) return true;
+      if (await cas(db)) return true;
       if (expectedVersion === 0) {
-        // No row yet means version 0 on both sides: the first write creates it.
+        // No row yet means version 0 on both sides: the first write creates it (an unknown device fails its FK).
         try {
           await db.write(
             "INSERT INTO device_state (device_id, desired, desired_version, reported, reported_version, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -62,25 +71,14 @@ export class MysqlStateRepository extends VersionedStateRepository {
           return true;
         } catch (err) {
           // Someone created the row first (perhaps for the other side, still at 0 here): the CAS decides.
-          if ((err as { code?: unknown }).code !== "ER_DUP_ENTRY") throw err;
-          return cas(db, side, text, version, expectedVersion, now, key);
+          if (!this.dialect.isDuplicateKey(err)) throw err;
+          return cas(db);
         }
       }
-      const [device] = await db.rows("SELECT 1 AS x FROM devices WHERE id = ?", [key]);
-      if (device === undefined) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
+      if ((await db.get("SELECT 1 AS x FROM devices WHERE id = ?", [key])) === undefined) {
+        throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
+      }
       return false;
     });
   }
-}
-
-async function cas(
-  db: MysqlRunner,
-  side: StateSide,
-  text: string,
-  version: number,
-  expectedVersion: number,
-  now: number,
-  key: bigint,
-): Promise<boolean> {
-  return (await db.write(CAS[side], [text, version, now, key, expectedVersion])) === 1;
 }

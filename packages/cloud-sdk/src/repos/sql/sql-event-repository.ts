@@ -1,17 +1,21 @@
 import { parseId, requireId } from "../ids.js";
 import { toJson } from "../json.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { eventFromRow, type SqlParam } from "../sql/rows.js";
 import type { DeviceEvent, EventLogRepository, EventQuery, Page } from "../types.js";
-import type { MysqlDb } from "./mysql-db.js";
-import { existingDevices } from "./mysql-existing-devices.js";
+import { chunks, placeholders, valueRows } from "./batches.js";
+import type { Dialect } from "./dialect.js";
+import { existingDevices } from "./existing-devices.js";
+import { eventFromRow, type SqlParam } from "./rows.js";
+import type { SqlDb } from "./sql-db.js";
 
 const COLUMNS = "id, device_id, ts, kind, reason, data";
-const INSERT_CHUNK = 500;
 
-/** The device event log in MySQL / MariaDB; ids are Snowflakes, so id order is time order. */
-export class MysqlEventRepository implements EventLogRepository {
-  constructor(private readonly db: MysqlDb) {}
+/** The device event log in SQL; ids are Snowflakes, so id order is time order. */
+export class SqlEventRepository implements EventLogRepository {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly dialect: Dialect,
+  ) {}
 
   async append(events: DeviceEvent[]): Promise<void> {
     const rows = events
@@ -19,14 +23,11 @@ export class MysqlEventRepository implements EventLogRepository {
       .filter((r): r is { id: bigint; device: bigint; event: DeviceEvent } => r.device !== undefined);
     if (rows.length === 0) return this.db.run(async () => undefined);
     await this.db.tx(async (db) => {
-      const known = await existingDevices(db, [...new Set(rows.map((r) => r.device))]);
-      const kept = rows.filter((r) => known.has(r.device));
-      for (let i = 0; i < kept.length; i += INSERT_CHUNK) {
-        const chunk = kept.slice(i, i + INSERT_CHUNK);
-        // A re-appended id keeps the first; not INSERT IGNORE, which would hide real errors.
-        await db.writeText(
-          `INSERT INTO device_events (${COLUMNS}) VALUES ${chunk.map(() => "(?, ?, ?, ?, ?, ?)").join(", ")}
-           ON DUPLICATE KEY UPDATE id = id`,
+      const known = await existingDevices(db, this.dialect, [...new Set(rows.map((r) => r.device))]);
+      for (const chunk of chunks(rows.filter((r) => known.has(r.device)))) {
+        // A re-appended id keeps the first.
+        await db.writeUncached(
+          `INSERT INTO device_events (${COLUMNS}) VALUES ${valueRows(chunk.length, 6)} ${this.dialect.ignoreDuplicate("id")}`,
           chunk.flatMap(({ id, device, event }): SqlParam[] => [
             id,
             device,
@@ -45,14 +46,14 @@ export class MysqlEventRepository implements EventLogRepository {
     const after = afterId(query.after);
     const device = parseId(deviceId);
     const kinds = query.kinds ?? [];
-    const params: SqlParam[] = [device ?? 0n];
+    const params: SqlParam[] = [device ?? -1];
     let sql = `SELECT ${COLUMNS} FROM device_events WHERE device_id = ?`;
     if (after !== undefined) {
       sql += " AND id < ?";
       params.push(after);
     }
     if (kinds.length > 0) {
-      sql += ` AND kind IN (${kinds.map(() => "?").join(", ")})`;
+      sql += ` AND kind IN (${placeholders(kinds.length)})`;
       params.push(...kinds);
     }
     if (query.from !== undefined) {
@@ -63,11 +64,11 @@ export class MysqlEventRepository implements EventLogRepository {
       sql += " AND ts <= ?";
       params.push(query.to);
     }
-    sql += ` ORDER BY id DESC LIMIT ${limit + 1}`;
+    sql += ` ORDER BY id DESC${this.dialect.limit(limit + 1, params)}`;
     return this.db.run(async (db) =>
       device === undefined
         ? { items: [] }
-        : toPage((await db.rows(sql, params)).map(eventFromRow), limit, (e) => e.id),
+        : toPage((await db.all(sql, params)).map(eventFromRow), limit, (e) => e.id),
     );
   }
 

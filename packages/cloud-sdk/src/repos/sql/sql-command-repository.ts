@@ -3,34 +3,36 @@ import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
 import { type CommandPatch, NON_TERMINAL_STATUSES, TERMINAL_STATUSES } from "../command-model.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { COMMAND_INSERT_COLUMNS, commandAssignments, commandValues } from "../sql/command-columns.js";
-import { commandFromRow, type SqlParam } from "../sql/rows.js";
 import type { CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
-import type { SqliteDb } from "./sqlite-db.js";
+import { placeholders } from "./batches.js";
+import { COMMAND_INSERT_COLUMNS as COLUMNS, commandAssignments, commandValues } from "./command-columns.js";
+import type { Dialect } from "./dialect.js";
+import { commandFromRow, type SqlParam } from "./rows.js";
+import type { SqlDb } from "./sql-db.js";
 
-const COLUMNS = COMMAND_INSERT_COLUMNS;
-const placeholders = (n: number) => Array.from({ length: n }, () => "?").join(", ");
-
-/** Commands in SQLite; `transition` is a single guarded UPDATE … RETURNING, so it is atomic across processes too. */
-export class SqliteCommandRepository implements CommandRepository {
-  constructor(private readonly db: SqliteDb) {}
+/** Commands in SQL; `transition` is one guarded UPDATE, read back in the same statement or transaction. */
+export class SqlCommandRepository implements CommandRepository {
+  constructor(
+    private readonly db: SqlDb,
+    private readonly dialect: Dialect,
+  ) {}
 
   async create(command: CommandRecord): Promise<void> {
     requireId(command.id);
     const device = parseId(command.deviceId);
     if (device === undefined) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "device not found");
     const values = commandValues(command, device);
-    this.db.run(
-      () => this.db.write(`INSERT INTO commands (${COLUMNS}) VALUES (${placeholders(14)})`, ...values),
+    await this.db.run(
+      (db) => db.write(`INSERT INTO commands (${COLUMNS}) VALUES (${placeholders(values.length)})`, values),
       () => new ConflictError(CloudErrorCode.CONFLICT, "command id is taken"),
     );
   }
 
   async get(id: string): Promise<CommandRecord | undefined> {
     const key = parseId(id);
-    return this.db.run(() => {
+    return this.db.run(async (db) => {
       if (key === undefined) return undefined;
-      const row = this.db.get(`SELECT ${COLUMNS} FROM commands WHERE id = ?`, key);
+      const row = await db.get(`SELECT ${COLUMNS} FROM commands WHERE id = ?`, [key]);
       return row && commandFromRow(row);
     });
   }
@@ -42,14 +44,20 @@ export class SqliteCommandRepository implements CommandRepository {
   ): Promise<CommandRecord | undefined> {
     const { assignments, values } = commandAssignments(patch);
     const key = parseId(id);
-    return this.db.run(() => {
-      if (key === undefined) return undefined;
-      const row = this.db.get(
-        `UPDATE commands SET ${assignments} WHERE id = ? AND status = ? RETURNING ${COLUMNS}`,
-        ...values,
-        key,
-        expected,
-      );
+    if (key === undefined) return this.db.run(async () => undefined);
+    const update = `UPDATE commands SET ${assignments} WHERE id = ? AND status = ?`;
+    const params = [...values, key, expected];
+    if (this.dialect.updateReturning) {
+      // One statement: atomic across processes sharing the database file, too.
+      return this.db.run(async (db) => {
+        const row = await db.get(`${update} RETURNING ${COLUMNS}`, params);
+        return row && commandFromRow(row);
+      });
+    }
+    return this.db.tx(async (db) => {
+      if ((await db.write(update, params)) === 0) return undefined;
+      // Our UPDATE holds the row lock until commit, so this reads exactly what we wrote.
+      const row = await db.get(`SELECT ${COLUMNS} FROM commands WHERE id = ?`, [key]);
       return row && commandFromRow(row);
     });
   }
@@ -69,42 +77,44 @@ export class SqliteCommandRepository implements CommandRepository {
       sql += ` AND status IN (${placeholders(statuses.length)})`;
       params.push(...statuses);
     }
-    sql += " ORDER BY id DESC LIMIT ?";
-    params.push(limit + 1);
-    return this.db.run(() => toPage(this.db.all(sql, ...params).map(commandFromRow), limit, (c) => c.id));
+    sql += ` ORDER BY id DESC${this.dialect.limit(limit + 1, params)}`;
+    return this.db.run(async (db) =>
+      device === undefined
+        ? { items: [] }
+        : toPage((await db.all(sql, params)).map(commandFromRow), limit, (c) => c.id),
+    );
   }
 
   async listQueued(deviceId: string): Promise<CommandRecord[]> {
     const device = parseId(deviceId);
-    return this.db.run(() =>
+    return this.db.run(async (db) =>
       device === undefined
         ? []
-        : this.db
-            .all(
+        : (
+            await db.all(
               `SELECT ${COLUMNS} FROM commands WHERE device_id = ? AND status = 'QUEUED' ORDER BY id`,
-              device,
+              [device],
             )
-            .map(commandFromRow),
+          ).map(commandFromRow),
     );
   }
 
   async listNonTerminal(): Promise<CommandRecord[]> {
-    return this.db.run(() =>
-      this.db
-        .all(
+    return this.db.run(async (db) =>
+      (
+        await db.all(
           `SELECT ${COLUMNS} FROM commands WHERE status IN (${placeholders(NON_TERMINAL_STATUSES.length)}) ORDER BY id`,
-          ...NON_TERMINAL_STATUSES,
+          [...NON_TERMINAL_STATUSES],
         )
-        .map(commandFromRow),
+      ).map(commandFromRow),
     );
   }
 
   async deleteFinishedBefore(before: number): Promise<number> {
-    return this.db.run(() =>
-      this.db.write(
+    return this.db.run((db) =>
+      db.write(
         `DELETE FROM commands WHERE status IN (${placeholders(TERMINAL_STATUSES.length)}) AND updated_at < ?`,
-        ...TERMINAL_STATUSES,
-        before,
+        [...TERMINAL_STATUSES, before],
       ),
     );
   }

@@ -1,0 +1,40 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, helpText, loadConfig, type ServerConfig } from "../src/config.js";
+
+const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as ServerConfig;
+
+describe("server configuration", () => {
+  it("defaults: port 9090, SQLite in the data dir, one worker, no trusted proxy", () => {
+    const config = load([]);
+    expect(config).toMatchObject({ port: 9090, db: "sqlite:./data/cloudedge.db", workers: 1 });
+    expect(config.trustProxy.size).toBe(0);
+  });
+
+  it("flags win over environment variables", () => {
+    expect(load(["--port", "8080"], { PORT: "7070" }).port).toBe(8080);
+    expect(load([], { PORT: "7070" }).port).toBe(7070);
+  });
+
+  it("trusts the proxies CLOUDEDGE_TRUST_PROXY lists, addresses and CIDR ranges", () => {
+    const { trustProxy } = load([], { CLOUDEDGE_TRUST_PROXY: "10.0.0.0/8, 192.168.1.5" });
+    expect(trustProxy.trusts("10.1.2.3")).toBe(true);
+    expect(trustProxy.trusts("192.168.1.5")).toBe(true);
+    expect(trustProxy.trusts("192.168.1.6")).toBe(false);
+    expect(trustProxy.clientAddress("10.1.2.3", "203.0.113.9")).toBe("203.0.113.9");
+  });
+
+  it("refuses a bad value with a message naming the setting and the entry", () => {
+    expect(() => load(["--trust-proxy", "lb.example.com"])).toThrow(ConfigError);
+    expect(() => load(["--trust-proxy", "lb.example.com"])).toThrow(
+      'CLOUDEDGE_TRUST_PROXY: not an IP address or CIDR range: "lb.example.com"',
+    );
+    expect(() => load([], { PORT: "http" })).toThrow('PORT must be an integer in 0..65535 (got "http")');
+    expect(() => load(["--workers", "2"])).toThrow(/needs CLOUDEDGE_NATS_URL/);
+    expect(() => load(["--nats-prefix", "a.b"])).toThrow(/CLOUDEDGE_NATS_PREFIX must be/);
+  });
+
+  it("--help lists every setting with its environment variable", () => {
+    expect(loadConfig(["--help"], {})).toBe("help");
+    expect(helpText()).toMatch(/--trust-proxy\s+CLOUDEDGE_TRUST_PROXY/);
+  });
+});

@@ -1,0 +1,40 @@
+import { type CloudError, CloudErrorCode, ConflictError } from "../../errors.js";
+import type { Row, SqlParam } from "./rows.js";
+
+/** Which unique index a duplicate-key error hit: the table's primary key, or another unique index. */
+export type DuplicateKey = "primary" | "unique";
+
+/** Decides which ConflictError a duplicate-key error is (the index is never shown to callers). */
+export type OnDuplicate = (key: DuplicateKey) => CloudError;
+
+/** The OnDuplicate of work that names none. */
+export const duplicateConflict: OnDuplicate = () =>
+  new ConflictError(CloudErrorCode.CONFLICT, "already exists");
+
+/**
+ * Statements on one database: the whole store in autocommit mode, or one open transaction.
+ * Placeholders are `?` in both dialects. Drivers' errors pass through unchanged, so a
+ * repository can catch the one it expects; SqlDb maps the rest.
+ */
+export interface SqlRunner {
+  /** The rows of a statement with fixed text (prepared once and cached). */
+  all(sql: string, params?: SqlParam[]): Promise<Row[]>;
+  /** The first row of a statement with fixed text, if any. */
+  get(sql: string, params?: SqlParam[]): Promise<Row | undefined>;
+  /** Runs a write with fixed text; resolves to how many rows it changed. */
+  write(sql: string, params?: SqlParam[]): Promise<number>;
+  /** Like all(), for text that varies with the data (IN lists): kept out of every statement cache. */
+  allUncached(sql: string, params: SqlParam[]): Promise<Row[]>;
+  /** Like write(), for text that varies with the data (multi-row VALUES): kept out of every statement cache. */
+  writeUncached(sql: string, params: SqlParam[]): Promise<number>;
+}
+
+/** A store's database connection(s): runs repository work and maps driver errors to the SDK's errors. */
+export interface SqlDb {
+  /** Runs `work` in autocommit mode (each statement commits on its own). */
+  run<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T>;
+  /** Runs `work` in one transaction; `work` may run more than once (MySQL retries a deadlock victim). */
+  tx<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T>;
+  /** Idempotent; afterwards run() and tx() reject with StoreUnavailableError. */
+  close(): Promise<void>;
+}
