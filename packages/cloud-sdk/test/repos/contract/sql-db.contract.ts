@@ -74,15 +74,18 @@ export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
       const open = new Promise<void>((resolve) => {
         opened = resolve;
       });
-      const failing = db.tx(async (runner) => {
-        await insert(runner, 1);
-        opened();
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        throw new Error("rolled back");
-      });
+      // Observed from the start: it may fail before the other work below has finished.
+      const failing = rejection(
+        db.tx(async (runner) => {
+          await insert(runner, 1);
+          opened();
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          throw new Error("rolled back");
+        }),
+      );
       await open;
       await db.run((runner) => insert(runner, 2));
-      expect(await rejection(failing)).toBeInstanceOf(StoreUnavailableError);
+      expect(await failing).toBeInstanceOf(StoreUnavailableError);
       expect(await ids()).toEqual([2]);
     });
 
