@@ -2,7 +2,7 @@
 //   [--heartbeat-ms H] [--db sqlite|mysql] [--json] [--out DIR] [--no-charts] [--profile]
 import { parseArgs } from "node:util";
 
-export const SCENARIOS = ["capacity", "heartbeat", "rpc", "storm", "status"];
+export const SCENARIOS = ["capacity", "heartbeat", "rpc", "storm", "status", "cluster", "fleet"];
 
 export const USAGE = `usage: npm run bench -- <${[...SCENARIOS, "all"].join("|")}> [options]
   --devices N        devices (default: 19000; status: 2000)
@@ -10,8 +10,9 @@ export const USAGE = `usage: npm run bench -- <${[...SCENARIOS, "all"].join("|")
                      status: reports/s); rpc also takes a list: --rate 500,2000,5000
   --duration S       seconds measured per step (default 5)
   --heartbeat-ms H   heartbeat interval the hub announces (default 30000)
-  --db sqlite|mysql  status: which store (default both)
+  --db sqlite|mysql  status: which store (default both); cluster: the shared store (default mysql)
   --bcrypt-devices N storm: devices in the tokens-disabled (bcrypt) run (default min(devices, 2000))
+  --workers N        fleet: the server's worker processes (default ceil(devices / 17000))
   --json             print one JSON object with the figures as the last line
   --out DIR          where results go (default bench/results)
   --no-charts        skip the PNG charts
@@ -28,6 +29,7 @@ export function parseCli(argv) {
       "heartbeat-ms": { type: "string" },
       db: { type: "string" },
       "bcrypt-devices": { type: "string" },
+      workers: { type: "string" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
       "no-charts": { type: "boolean", default: false },
@@ -56,6 +58,7 @@ export function parseCli(argv) {
     heartbeatMs: int("heartbeat-ms", values["heartbeat-ms"]) ?? 30_000,
     dbs: db ? [db] : ["mysql", "sqlite"],
     bcryptDevices: int("bcrypt-devices", values["bcrypt-devices"]),
+    workers: int("workers", values.workers),
     json: values.json,
     out: values.out,
     charts: !values["no-charts"],

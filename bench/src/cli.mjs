@@ -8,6 +8,8 @@ import { renderCharts } from "./report/charts.mjs";
 import { writeReadme, writeResult } from "./report/results.mjs";
 import { printTable } from "./report/table.mjs";
 import { capacity } from "./scenarios/capacity.mjs";
+import { cluster } from "./scenarios/cluster.mjs";
+import { fleet } from "./scenarios/fleet.mjs";
 import { heartbeat } from "./scenarios/heartbeat.mjs";
 import { rpc } from "./scenarios/rpc.mjs";
 import { status } from "./scenarios/status.mjs";
@@ -15,7 +17,10 @@ import { storm } from "./scenarios/storm.mjs";
 import { profiling } from "./servers.mjs";
 import { progress } from "./util.mjs";
 
-const RUNNERS = { capacity, heartbeat, rpc, storm, status };
+/** Devices per scenario unless --devices says otherwise. */
+const DEFAULT_DEVICES = { status: 2_000, cluster: 2_000, fleet: 100_000 };
+
+const RUNNERS = { capacity, heartbeat, rpc, storm, status, cluster, fleet };
 
 async function main() {
   let cli;
@@ -41,12 +46,13 @@ async function main() {
   for (const name of scenarios) {
     const started = Date.now();
     const options = {
-      devices: cli.devices ?? (name === "status" ? 2_000 : 19_000),
+      devices: cli.devices ?? DEFAULT_DEVICES[name] ?? 19_000,
       rates: cli.rates,
       durationS: cli.durationS,
       heartbeatMs: cli.heartbeatMs,
       dbs: cli.dbs,
       bcryptDevices: cli.bcryptDevices,
+      workers: cli.workers,
     };
     const result = await RUNNERS[name](options);
     const runS = Math.round((Date.now() - started) / 1000);

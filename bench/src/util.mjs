@@ -1,6 +1,10 @@
 // Small helpers shared by the scenarios.
+
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -70,6 +74,65 @@ export function mariadbPid() {
   } catch {
     return undefined;
   }
+}
+
+/** The NATS server (with JetStream) of the cluster scenarios. */
+export const NATS = process.env.CLOUDEDGE_BENCH_NATS ?? "nats://127.0.0.1:4222";
+
+/** A NATS subject/bucket prefix of this run's own: other clusters on the same NATS stay apart. */
+export const scratchNatsPrefix = (scenario) => `cebench_${scenario}_${process.pid}_${Date.now()}`;
+
+/** Deletes the KV buckets (JetStream streams) the run's bus created under `prefix`. */
+export async function dropNatsPrefix(prefix) {
+  let nc;
+  try {
+    // The NATS client the cloud SDK depends on (the bench does not declare its own).
+    const { connect } = createRequire(import.meta.resolve("@cloudedge/cloud-sdk"))("nats");
+    nc = await connect({ servers: NATS, maxReconnectAttempts: 0 });
+    const jsm = await nc.jetstreamManager();
+    for (const bucket of ["presence", "nodes"]) await jsm.streams.delete(`KV_${prefix}_${bucket}`);
+  } catch (error) {
+    progress(`could not delete the NATS buckets of ${prefix}: ${error}`);
+  } finally {
+    await nc?.close();
+  }
+}
+
+/** The MySQL/MariaDB server scenarios create their scratch databases in. */
+export const MYSQL = process.env.CLOUDEDGE_BENCH_MYSQL ?? "mysql://root@127.0.0.1:3306";
+
+/** Drops a run's database with the MariaDB client (the store has no "drop database"); never throws. */
+export function dropMysql(name) {
+  const url = new URL(MYSQL);
+  try {
+    execFileSync("mysql", [
+      `-u${decodeURIComponent(url.username || "root")}`,
+      ...(url.password ? [`-p${decodeURIComponent(url.password)}`] : []),
+      `-h${url.hostname}`,
+      `-P${url.port || "3306"}`,
+      "-e",
+      `DROP DATABASE IF EXISTS \`${name}\``,
+    ]);
+  } catch (error) {
+    progress(`could not drop ${name}: ${error}`);
+  }
+}
+
+/**
+ * A store of the run's own: a MySQL database (the store creates it on open) or a SQLite file
+ * in a fresh temporary directory. `url` is what `openStore` takes; `drop()` removes it all.
+ * @param {"mysql" | "sqlite"} kind
+ */
+export function scratchStore(kind) {
+  if (kind === "mysql") {
+    const name = `cloudedge_bench_${process.pid}_${Date.now()}`;
+    return { url: `${MYSQL}/${name}`, drop: () => dropMysql(name) };
+  }
+  const dir = mkdtempSync(join(tmpdir(), "cloudedge-bench-"));
+  return {
+    url: `sqlite:${join(dir, "bench.db")}`,
+    drop: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
 /**

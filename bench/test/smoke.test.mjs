@@ -72,6 +72,41 @@ describe("bench smoke", () => {
     }
   });
 
+  it("cluster: same-node and cross-node latency over NATS", async () => {
+    const { cluster } = await bench(["cluster", "--devices", "100", "--rate", "100", "--duration", "2"]);
+    expect(cluster.connected).toBe(100);
+    for (const mode of ["same", "cross"]) {
+      expect(cluster[mode].count, mode).toBeGreaterThan(0);
+      for (const key of ["p50", "p99", "nodeACpuPct", "nodeBCpuPct"]) {
+        expect(finite(cluster[mode][key]), `${mode}.${key}`).toBe(true);
+      }
+    }
+    expect(finite(cluster.addedP99Ms)).toBe(true);
+    expect(cluster.steps.map((s) => s.mode)).toEqual(["same", "cross", "same", "cross"]);
+  });
+
+  it("fleet: the reference server with --workers holds the fleet", async () => {
+    // --workers 2 so the node:cluster path (primary + workers, NATS between them) is exercised.
+    const { fleet } = await bench([
+      "fleet",
+      "--devices",
+      "400",
+      "--workers",
+      "2",
+      "--duration",
+      "3",
+      "--heartbeat-ms",
+      "10000",
+    ]);
+    expect(fleet.workers).toBe(2);
+    expect(fleet.perWorker).toHaveLength(2);
+    expect(fleet.connected).toBeGreaterThan(0);
+    for (const key of ["connectMs", "rssPerConnBytes", "workerRssMiB", "rttP50Ms", "rttP99Ms"]) {
+      expect(finite(fleet[key]), key).toBe(true);
+    }
+    expect(fleet.commandsSent).toBeGreaterThan(0);
+  });
+
   it("results: README table and charts from the JSON files", async () => {
     const { renderCharts, chartSvgs } = await import("../src/report/charts.mjs");
     const { readResults } = await import("../src/report/results.mjs");

@@ -1,5 +1,6 @@
 // Parent side of the load generator: N devices split over several generator processes
 // (each well under the 20,000-files-per-process ceiling), driven together.
+import { build as buildHistogram, decodeFromCompressedBase64 } from "hdr-histogram-js";
 import { spawnReady } from "../ipc.mjs";
 
 const GENERATOR = new URL("./generator.mjs", import.meta.url);
@@ -78,6 +79,24 @@ export class Fleet {
 
   async welcomeTimes() {
     return (await this.all("welcomeTimes")).flat();
+  }
+
+  /** Starts timing every device's ping → pong round trip (hub mode). */
+  async rttStart() {
+    await this.all("rttStart");
+  }
+
+  /** Ends the window: all generators' round trips merged into one HDR histogram (µs). */
+  async rttStop() {
+    const merged = buildHistogram({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 600_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+    for (const encoded of await this.all("rttStop")) {
+      if (encoded) merged.add(decodeFromCompressedBase64(encoded));
+    }
+    return merged;
   }
 
   async close() {

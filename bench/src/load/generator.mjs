@@ -5,6 +5,7 @@
 // the same devices run against the bare ws echo server: the first reply counts as welcome
 // and an echoed ping as its pong.
 
+import { build as buildHistogram } from "hdr-histogram-js";
 import WebSocket from "ws";
 import { deviceId, FLEET_SECRET, INITIAL_GENERATION, TOKEN_KEY } from "../fleet-ids.mjs";
 import { childConfig, serve } from "../ipc.mjs";
@@ -32,6 +33,15 @@ const counters = {
   errors: {},
 };
 
+/** Ping → pong round trips (µs) while a window is open (rttStart/rttStop); null otherwise: no cost. */
+let rtt = null;
+function recordPong(device) {
+  if (rtt && device.pingAt > 0) {
+    rtt.recordValue(Math.max(1, Math.round((performance.now() - device.pingAt) * 1000)));
+    device.pingAt = 0;
+  }
+}
+
 class Device {
   constructor(index) {
     this.index = index;
@@ -46,6 +56,8 @@ class Device {
     this.attempts = 0;
     this.lastTs = 0;
     this.welcomedAt = 0;
+    /** performance.now() of the unanswered ping, while an RTT window is open. */
+    this.pingAt = 0;
     this.onWelcome = null;
     this.timer = null;
   }
@@ -108,6 +120,7 @@ function open(device) {
     }
     if (text.startsWith('{"type":"pong"')) {
       counters.pongs++;
+      recordPong(device);
       return;
     }
     const result = decode(text, { from: "hub" });
@@ -122,6 +135,7 @@ function open(device) {
       count1(counters.errors, pdu.code);
     } else if (pdu.type === "pong") {
       counters.pongs++;
+      recordPong(device);
     }
   });
   ws.on("close", (code, reasonBuffer) => {
@@ -237,6 +251,7 @@ setInterval(() => {
     const device = nextOnline(pingPos);
     if (!device) break;
     device.ws.send(pingText(device.seq++));
+    if (rtt) device.pingAt = performance.now();
     counters.pingsSent++;
   }
   while (statusBudget >= 1) {
@@ -269,6 +284,22 @@ serve(
       return true;
     },
     welcomeTimes: () => welcomeTimes,
+    /** Opens a window of ping → pong round trips (hub mode). */
+    rttStart: () => {
+      rtt = buildHistogram({
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 600_000_000,
+        numberOfSignificantValueDigits: 3,
+      });
+      for (const device of devices) device.pingAt = 0;
+      return true;
+    },
+    /** Closes it: the round trips in µs as a compressed HDR histogram (base64). */
+    rttStop: () => {
+      const window = rtt;
+      rtt = null;
+      return window ? window.encodeIntoCompressedBase64() : null;
+    },
     stats: () => ({
       ...counters,
       online: devices.reduce((n, d) => n + (d.online ? 1 : 0), 0),

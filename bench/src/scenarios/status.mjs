@@ -2,29 +2,11 @@
 // in batches (WriteBehind: every second or 500 reports), to MySQL (the real MariaDB) and to
 // SQLite. Offered rate ramps until durable rows stop keeping up; lag is from the hub's
 // receipt (and from the device's timestamp) to the batch commit that made the row durable.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Fleet } from "../load/fleet.mjs";
 import { startHub, stopServer } from "../servers.mjs";
-import { cpuWindow, mariadbPid, progress, sleep } from "../util.mjs";
+import { cpuWindow, mariadbPid, progress, scratchStore, sleep } from "../util.mjs";
 
 const DEFAULT_RATES = [1_000, 2_500, 5_000, 10_000, 20_000, 40_000];
-const MYSQL = process.env.CLOUDEDGE_BENCH_MYSQL ?? "mysql://root@127.0.0.1:3306";
-
-/** Drops the run's database with the MariaDB client (the store has no "drop database"). */
-function dropMysql(name) {
-  const url = new URL(MYSQL);
-  execFileSync("mysql", [
-    `-u${decodeURIComponent(url.username || "root")}`,
-    ...(url.password ? [`-p${decodeURIComponent(url.password)}`] : []),
-    `-h${url.hostname}`,
-    `-P${url.port || "3306"}`,
-    "-e",
-    `DROP DATABASE IF EXISTS \`${name}\``,
-  ]);
-}
 
 async function measure(server, fleet, rate, durationS, pids) {
   await fleet.rates({ status: rate });
@@ -61,10 +43,8 @@ async function measure(server, fleet, rate, durationS, pids) {
 
 async function runDb(kind, options) {
   const { devices, heartbeatMs, durationS } = options;
-  const name = `cloudedge_bench_${process.pid}_${Date.now()}`;
-  const dir = kind === "sqlite" ? mkdtempSync(join(tmpdir(), "cloudedge-bench-")) : undefined;
-  const db = kind === "mysql" ? `${MYSQL}/${name}` : `sqlite:${join(dir ?? "", "bench.db")}`;
-  const server = await startHub({ devices, heartbeatMs, db });
+  const store = scratchStore(kind);
+  const server = await startHub({ devices, heartbeatMs, db: store.url });
   const fleet = await new Fleet({ devices, url: server.url, mode: "hub" }).ready();
   try {
     await fleet.rates({ ping: (devices * 1000) / heartbeatMs });
@@ -100,14 +80,7 @@ async function runDb(kind, options) {
     await fleet.close();
     await server.child.call("close").catch(() => {});
     await stopServer(server);
-    if (kind === "mysql") {
-      try {
-        dropMysql(name);
-      } catch (error) {
-        progress(`could not drop ${name}: ${error}`);
-      }
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    store.drop();
   }
 }
 

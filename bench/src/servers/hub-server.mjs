@@ -1,9 +1,12 @@
 // The hub under test in its own process: the real cloud SDK (hub + broker + status ingest)
 // over a memory, SQLite or MySQL store, with the bench fleet registered straight into the
 // store with one shared bcrypt hash. Serves probe ops plus RPC load and status windows.
+// Cluster mode (`cluster: {servers, prefix, nodeId}`): one node of a cluster over NATS
+// (NatsClusterBus), sharing the store with the others; `register: false` leaves the
+// registration to another node.
 import { createServer } from "node:http";
 import { writeHeapSnapshot } from "node:v8";
-import { Cloud, createMemoryStore, openStore } from "@cloudedge/cloud-sdk";
+import { Cloud, createMemoryStore, NatsClusterBus, openStore } from "@cloudedge/cloud-sdk";
 import { build } from "hdr-histogram-js";
 import { deviceId, TOKEN_KEY } from "../fleet-ids.mjs";
 import { childConfig, serve } from "../ipc.mjs";
@@ -30,7 +33,9 @@ const register = async () => {
     });
   }
 };
-await Promise.all(Array.from({ length: config.db === "memory" ? 1 : 16 }, register));
+if (config.register !== false)
+  await Promise.all(Array.from({ length: config.db === "memory" ? 1 : 16 }, register));
+const bus = config.cluster ? await NatsClusterBus.connect(config.cluster) : undefined;
 
 // Durable-row lag: wrap the status repository so each batch, once written, records how
 // long its reports waited since the hub received them (and since the device stamped them).
@@ -61,6 +66,7 @@ if (config.indexCommands) indexQueuedCommands(store.commands);
 
 const cloud = new Cloud({
   store,
+  ...(bus ? { bus } : {}),
   tokenKey: TOKEN_KEY,
   auth: {
     acceptTokens: config.acceptTokens !== false,
@@ -132,6 +138,7 @@ const handlers = {
   },
   close: async () => {
     await cloud.close({ spreadMs: 1_000, graceMs: 500 });
+    await bus?.close();
     await store.close?.();
     return true;
   },

@@ -21,13 +21,14 @@ export function summary(h) {
 }
 
 /**
- * Runs `rate` calls/s for `warmupS + durationS` across the online devices (round robin);
+ * Runs `rate` calls/s for `warmupS + durationS` across `ids` (round robin; default: the
+ * devices online on this node — a cluster node passes devices another node holds);
  * only calls started after the warm-up are recorded.
  * @param {import("@cloudedge/cloud-sdk").Cloud} cloud
- * @param {{rate: number, durationS: number, warmupS?: number, timeoutMs?: number}} args
+ * @param {{rate: number, durationS: number, warmupS?: number, timeoutMs?: number, ids?: string[]}} args
  */
-export async function runRpc(cloud, { rate, durationS, warmupS = 1, timeoutMs = 10_000 }) {
-  const ids = [...cloud.hub.onlineDeviceIds()];
+export async function runRpc(cloud, { rate, durationS, warmupS = 1, timeoutMs = 10_000, ids: given }) {
+  const ids = given ?? [...cloud.hub.onlineDeviceIds()];
   if (ids.length === 0) throw new Error("no device online");
   const corrected = histogram();
   const service = histogram();

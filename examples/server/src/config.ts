@@ -186,8 +186,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.workers > 1 && config.db === "memory:") {
     throw new ConfigError("--workers > 1 needs a shared store (mysql://… or sqlite:<file>), not memory:");
   }
-  if (!/^[A-Za-z0-9_-]{1,32}$/.test(config.natsPrefix))
-    throw new ConfigError("CLOUDEDGE_NATS_PREFIX must be 1–32 letters, digits, '_' or '-'");
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(config.natsPrefix))
+    throw new ConfigError("CLOUDEDGE_NATS_PREFIX must be 1–64 letters, digits, '_' or '-'");
   if (!["debug", "info", "warn", "error"].includes(config.logLevel))
     throw new ConfigError("CLOUDEDGE_LOG_LEVEL must be debug, info, warn or error");
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))
