@@ -37,6 +37,37 @@ describe("commands to an online device", () => {
     expect(stored).toMatchObject({ status: "SUCCEEDED", result: { pong: true }, error: null, attempts: 1 });
   });
 
+  it("the device's ack and result are recorded without reading the command first; a stale copy is read again", async () => {
+    const store = createMemoryStore();
+    const { cloud, online } = await setup({}, store);
+    const { device, conn } = await online();
+    const gets: string[] = [];
+    const get = store.commands.get.bind(store.commands);
+    store.commands.get = (id) => {
+      gets.push(id);
+      return get(id);
+    };
+    const sent = await cloud.broker.send(device.id, "system.ping", null, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    gets.length = 0;
+    conn.sendPdu({ type: "ack", id: sent.id });
+    conn.sendPdu({ type: "result", id: sent.id, ok: true, data: 1 });
+    expect((await cloud.broker.wait(sent.id, 5_000)).status).toBe("SUCCEEDED");
+    expect(gets).toEqual([sent.id]); // wait()'s own read only
+
+    // Someone else (another node, an operator) changes the command behind this node's back:
+    // the node's copy no longer matches, so the result is applied to what is stored now.
+    const second = await cloud.broker.send(device.id, "system.ping", null, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 2, "second cmd");
+    const stored = (await store.commands.get(second.id))!;
+    await store.commands.transition(second.id, "SENT", {
+      status: "DELIVERED",
+      updatedAt: stored.updatedAt + 1,
+    });
+    conn.sendPdu({ type: "result", id: second.id, ok: true, data: 2 });
+    expect(await cloud.broker.wait(second.id, 5_000)).toMatchObject({ status: "SUCCEEDED", result: 2 });
+  });
+
   it("a device error fails the command with the device's code and message", async () => {
     const { cloud, online } = await setup();
     const { device, conn } = await online();

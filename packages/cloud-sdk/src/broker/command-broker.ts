@@ -60,7 +60,12 @@ export interface CommandBrokerOptions {
 
 type Tracked = { deviceId: string; deadline: number | null; expiresAt: number | null };
 /** A command this node wrote to one of its sessions, as of that sending. */
-type InFlight = { deviceId: string; sessionId: string; attempts: number };
+/**
+ * A command sent on one of this node's sessions; `record` is its latest stored version as this
+ * node wrote it, so the device's ack and result need no read first (a stale one fails the
+ * compare-and-set and is read again).
+ */
+type InFlight = { deviceId: string; sessionId: string; attempts: number; record: CommandRecord };
 
 /**
  * Command RPC (docs/protocol.md §6): persisted records walking the protocol's command
@@ -393,6 +398,7 @@ export class CommandBroker {
             deviceId: sent.deviceId,
             sessionId: session.id,
             attempts: sent.attempts,
+            record: sent,
           });
       }
       return true;
@@ -429,7 +435,17 @@ export class CommandBroker {
     });
   }
 
+  /** The version this node last wrote of a command sent on `session`, if it has one. */
+  private sentOn(session: Session, commandId: string): CommandRecord | undefined {
+    const sent = this.inFlight.get(commandId);
+    return sent && sent.sessionId === session.id && sent.deviceId === session.deviceId
+      ? sent.record
+      : undefined;
+  }
+
   private async onAck(session: Session, commandId: string): Promise<void> {
+    const known = this.sentOn(session, commandId);
+    if (known?.status === "SENT" && (await this.move(known, "ack", {}))) return;
     const command = await this.options.store.commands.get(commandId);
     if (!command || command.deviceId !== session.deviceId) {
       this.unknownCommand(session, commandId);
@@ -440,22 +456,26 @@ export class CommandBroker {
   }
 
   private async onResult(session: Session, pdu: ResultPdu): Promise<void> {
+    const known = this.sentOn(session, pdu.id);
+    if (known && (await this.record(known, pdu))) return;
     const command = await this.options.store.commands.get(pdu.id);
     if (!command || command.deviceId !== session.deviceId) {
       this.unknownCommand(session, pdu.id);
       return;
     }
     if (isTerminalStatus(command.status)) return; // late or duplicate: the first outcome stands
-    if (pdu.ok) {
-      await this.move(command, "succeed", { result: pdu.data ?? null });
-    } else {
-      const error: CommandError = {
-        code: pdu.error?.code ?? ErrorCode.EXECUTOR_ERROR,
-        message: pdu.error?.message ?? "",
-      };
-      if (pdu.error?.details !== undefined) error.details = pdu.error.details;
-      await this.move(command, "fail", { error });
-    }
+    await this.record(command, pdu);
+  }
+
+  /** Records the device's outcome on `command`; undefined when it had moved on. */
+  private record(command: CommandRecord, pdu: ResultPdu): Promise<CommandRecord | undefined> {
+    if (pdu.ok) return this.move(command, "succeed", { result: pdu.data ?? null });
+    const error: CommandError = {
+      code: pdu.error?.code ?? ErrorCode.EXECUTOR_ERROR,
+      message: pdu.error?.message ?? "",
+    };
+    if (pdu.error?.details !== undefined) error.details = pdu.error.details;
+    return this.move(command, "fail", { error });
   }
 
   private unknownCommand(session: Session, commandId: string): void {
@@ -478,11 +498,14 @@ export class CommandBroker {
   ): Promise<CommandRecord | undefined> {
     const status = commandMachine.next(command.status, event);
     if (status === undefined) return undefined;
-    const updated = await this.options.store.commands.transition(command.id, command.status, {
-      ...patch,
-      status,
-      updatedAt: this.clock.now(),
-    });
+    // `command` as the basis: exact compare-and-set on the version read (a command that
+    // came back to this status meanwhile is left alone), and no read-back on MySQL.
+    const updated = await this.options.store.commands.transition(
+      command.id,
+      command.status,
+      { ...patch, status, updatedAt: this.clock.now() },
+      command,
+    );
     if (!updated) return undefined;
     this.changed(updated);
     return updated;
@@ -490,6 +513,10 @@ export class CommandBroker {
 
   private changed(command: CommandRecord): void {
     if (command.status === "QUEUED" || isTerminalStatus(command.status)) this.inFlight.delete(command.id);
+    else {
+      const sent = this.inFlight.get(command.id);
+      if (sent && sent.attempts === command.attempts) sent.record = command;
+    }
     if (isTerminalStatus(command.status)) {
       this.tracked.delete(command.id);
       this.settle(command);

@@ -43,6 +43,11 @@ export interface NatsClusterBusOptions {
   nodeTtlMs?: number;
   /** KV replicas (1, 3 or 5; more than 1 needs a NATS cluster). Default 1. */
   replicas?: number;
+  /**
+   * How often one live node (the one that reaps) purges the delete markers that disconnects
+   * leave in the presence bucket (at least one heartbeat). Default 5 min.
+   */
+  purgeIntervalMs?: number;
   logger?: Logger;
 }
 
@@ -114,6 +119,7 @@ export class NatsClusterBus implements ClusterBus {
       heartbeatMs,
       nodeTtlMs: Math.max(this.options.nodeTtlMs ?? 10_000, heartbeatMs * 3),
       replicas: this.options.replicas ?? 1,
+      purgeIntervalMs: Math.max(this.options.purgeIntervalMs ?? 300_000, heartbeatMs),
       logger: this.logger,
       onStale: async (deviceId, theirSessionId) => {
         await this.handler?.(deviceId, {

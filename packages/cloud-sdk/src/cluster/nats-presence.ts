@@ -1,7 +1,15 @@
-import { Events, type KV, type NatsConnection, StorageType } from "nats";
+import { Events, type KV, type NatsConnection } from "nats";
 import type { Logger } from "../util/logger.js";
 import type { HeldSession, OrphanedSession } from "./cluster-bus.js";
-import { deviceToken, encode, keyToDeviceId, nameToken } from "./nats-names.js";
+import {
+  forEachConcurrent,
+  kvTimeout,
+  openBuckets,
+  type PresenceBuckets,
+  type PresenceValue,
+} from "./nats-buckets.js";
+import { deviceToken, encode } from "./nats-names.js";
+import { CONCURRENCY, purgeMarkers, reapDead } from "./nats-reaper.js";
 
 export interface NatsPresenceOptions {
   prefix: string;
@@ -11,17 +19,13 @@ export interface NatsPresenceOptions {
   heartbeatMs: number;
   nodeTtlMs: number;
   replicas: number;
+  /** How often the leader purges the delete markers that withdrawals leave in the presence bucket. */
+  purgeIntervalMs: number;
   logger: Logger;
   /** Another live node took a device we hold while we were cut off from NATS. */
   onStale: (deviceId: string, theirSessionId: string) => Promise<void>;
-}
-
-/** A presence entry: which node instance holds a device, and the session (id, connectedAt). */
-interface PresenceValue {
-  node: string;
-  inst: string;
-  session: string;
-  since: number;
+  /** Wraps the bucket handles whenever they are opened (tests: slow or failing KV calls). */
+  wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets;
 }
 
 type Announced = { value: PresenceValue; revision: Promise<number | undefined> };
@@ -35,6 +39,12 @@ type Announced = { value: PresenceValue; revision: Promise<number | undefined> }
  * disappears, the live instance with the smallest id reaps its entries (compare-and-set
  * again) and reports each once: robust to a node dying without a goodbye, and writes stay
  * at one per connect/disconnect, not per device per heartbeat.
+ *
+ * Each heartbeat starts three lanes, each running one at a time and none waiting for
+ * another: the liveness refresh, the repair of our own entries (re-announce, failed writes
+ * and deletes), and the leader's chores (reap, purge of delete markers). A reap of 100,000
+ * entries takes long; the refresh that keeps us from being taken for dead must not wait
+ * for it.
  */
 export class NatsPresence {
   private readonly announced = new Map<string, Announced>();
@@ -45,33 +55,58 @@ export class NatsPresence {
   /** Held devices whose entry could not be written: retried each beat. */
   private readonly unwritten = new Set<string>();
   private live = new Set<string>();
+  /** We have the smallest live id: reaping and purging are ours. */
+  private leader = false;
   /** A reap is owed (at start, and whenever an instance went missing); the leader does it. */
   private reapDue = true;
   /** No reaping before this: just after start or a reconnect, live peers may not be re-announced. */
   private quietUntil = 0;
-  /** After a reconnect, until it succeeds: recreate buckets, announce again. */
-  private reannounceDue = false;
+  /** The leader purges the presence bucket's delete markers from then on. */
+  private purgeAt = 0;
+  /** Reconnects seen; the buckets reopened after, and our entries re-announced after, which one. */
+  private reconnects = 0;
+  private reopenedAfter = 0;
+  private reannouncedAfter = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private beating: Promise<void> | undefined;
+  private refreshing: Promise<void> | undefined;
+  private repairing: Promise<void> | undefined;
+  private reaping: Promise<void> | undefined;
+  private purging: Promise<void> | undefined;
   private closed = false;
 
   private constructor(
     private readonly nc: NatsConnection,
-    private presence: KV,
-    private nodes: KV,
+    private buckets: PresenceBuckets,
     private readonly options: NatsPresenceOptions,
   ) {}
 
   /** Opens (creating if needed) the buckets and announces this instance alive. */
   static async open(nc: NatsConnection, options: NatsPresenceOptions): Promise<NatsPresence> {
-    const { presence, nodes } = await openBuckets(nc, options);
-    const self = new NatsPresence(nc, presence, nodes, options);
-    self.quietUntil = Date.now() + options.nodeTtlMs;
-    await self.beat();
-    self.timer = setInterval(() => void self.beat(), options.heartbeatMs);
+    const self = new NatsPresence(nc, await NatsPresence.openBuckets(nc, options), options);
+    const now = Date.now();
+    self.quietUntil = now + options.nodeTtlMs;
+    self.purgeAt = now + options.purgeIntervalMs;
+    await self.refresh();
+    self.timer = setInterval(() => self.tick(), options.heartbeatMs);
     self.timer.unref();
     void self.watchStatus();
     return self;
+  }
+
+  private static async openBuckets(
+    nc: NatsConnection,
+    options: NatsPresenceOptions,
+  ): Promise<PresenceBuckets> {
+    const buckets = await openBuckets(nc, options);
+    return options.wrapBuckets ? options.wrapBuckets(buckets) : buckets;
+  }
+
+  private get presence(): KV {
+    return this.buckets.presence;
+  }
+
+  private get nodes(): KV {
+    return this.buckets.nodes;
   }
 
   /** Live instances, as of the last heartbeat. */
@@ -110,6 +145,7 @@ export class NatsPresence {
     return node && node.operation === "PUT" ? value.node : undefined;
   }
 
+  /** Writes the device's entry; a failed write is retried by the next repair (see `rewrite`). */
   private write(deviceId: string, value: PresenceValue): Promise<number | undefined> {
     this.unwritten.delete(deviceId);
     return this.track(
@@ -119,18 +155,6 @@ export class NatsPresence {
         return undefined;
       }),
     );
-  }
-
-  private async rewrite(): Promise<void> {
-    for (const deviceId of [...this.unwritten]) {
-      const announced = this.announced.get(deviceId);
-      if (announced && (await announced.revision) === undefined) {
-        announced.revision = this.write(deviceId, announced.value);
-        await announced.revision;
-      } else {
-        this.unwritten.delete(deviceId); // released, or written since
-      }
-    }
   }
 
   private async forget(deviceId: string, announced: Announced): Promise<void> {
@@ -147,120 +171,223 @@ export class NatsPresence {
     }
   }
 
-  /** Refreshes our liveness entry, notices instances that went away, reaps if we lead. */
-  private beat(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.beating ??= this.beatOnce().finally(() => {
-      this.beating = undefined;
-    });
-    return this.beating;
+  /** Every heartbeat: starts each lane unless it is still running. */
+  private tick(): void {
+    if (this.closed) return;
+    void this.refresh();
+    void this.repair();
   }
 
-  private async beatOnce(): Promise<void> {
+  /** Refreshes our liveness entry, notices instances that went away, then starts the leader's chores. */
+  private refresh(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.refreshing ??= this.refreshOnce().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<void> {
+    const { instance, nodeId } = this.options;
     try {
-      if (this.reannounceDue) await this.reannounce();
-      if (this.leftovers.size > 0) await this.forgetLeftovers();
-      if (this.unwritten.size > 0) await this.rewrite();
-      const { instance, nodeId } = this.options;
+      const reconnects = this.reconnects;
+      if (this.reopenedAfter < reconnects) {
+        this.buckets = await NatsPresence.openBuckets(this.nc, this.options);
+        this.reopenedAfter = reconnects;
+        void this.repair(); // re-announce into them
+      }
       await this.nodes.put(instance, encode({ node: nodeId, at: Date.now() }));
       const live = new Set<string>();
       for await (const key of await this.nodes.keys()) live.add(key);
       if ([...this.live].some((inst) => !live.has(inst))) this.reapDue = true;
       this.live = live;
-      // One reaper at a time — the smallest live id, no election needed. A reap compares
-      // entries with the live set of its moment, so a postponed one misses nothing.
-      const leader = [...live].sort()[0] === instance;
-      if (leader && this.reapDue && Date.now() >= this.quietUntil) {
-        this.reapDue = false;
-        await this.reap(live);
-      }
+      // One reaper at a time — the smallest live id, no election needed.
+      this.leader = [...live].sort()[0] === instance;
     } catch (error) {
       this.options.logger.warn({ err: String(error) }, "cluster heartbeat failed");
+      return;
+    }
+    this.tidy();
+  }
+
+  /** Repairs our own entries; each step alone, so one that fails does not hold up the others' retries. */
+  private repair(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.repairing ??= this.repairOnce().finally(() => {
+      this.repairing = undefined;
+    });
+    return this.repairing;
+  }
+
+  private async repairOnce(): Promise<void> {
+    if (this.reannouncedAfter < this.reopenedAfter)
+      await this.attempt("re-announce", () => this.reannounce());
+    if (this.leftovers.size > 0) await this.attempt("presence delete", () => this.forgetLeftovers());
+    if (this.unwritten.size > 0) await this.attempt("presence rewrite", () => this.rewrite());
+  }
+
+  private async attempt(what: string, step: () => Promise<void>): Promise<void> {
+    try {
+      await step();
+    } catch (error) {
+      // Typically NATS still away, or a timeout under load: what is left stays for the next beat.
+      this.options.logger.warn({ err: String(error) }, `${what} failed`);
     }
   }
 
-  /** Deletes the entries of dead instances (compare-and-set) and reports each once. */
-  private async reap(live: ReadonlySet<string>): Promise<void> {
-    const keys: string[] = [];
-    for await (const key of await this.presence.keys()) keys.push(key);
-    let next = 0;
-    const worker = async () => {
-      while (next < keys.length && !this.closed) {
-        const key = keys[next++] as string;
-        const entry = await this.presence.get(key).catch(() => null);
-        if (entry?.operation !== "PUT") continue;
-        const value = entry.json<PresenceValue>();
-        if (live.has(value.inst)) continue;
+  /** Writes again every held device whose entry could not be written. */
+  private async rewrite(): Promise<void> {
+    await forEachConcurrent(
+      [...this.unwritten],
+      CONCURRENCY,
+      async (deviceId) => {
+        const announced = this.announced.get(deviceId);
+        if (!announced) {
+          this.unwritten.delete(deviceId); // released: `forget` saw the failed write and deletes
+          return;
+        }
+        const revision = await announced.revision;
+        // Held again meanwhile: that hold's own write clears or renews the mark.
+        if (this.announced.get(deviceId) !== announced) return;
+        if (revision !== undefined) {
+          this.unwritten.delete(deviceId); // an older hold's write failed; the current one is in
+          return;
+        }
+        announced.revision = this.write(deviceId, announced.value);
+        await announced.revision;
+      },
+      () => this.closed,
+    );
+  }
+
+  /** Deletes the entries of released devices that a withdraw could not delete. */
+  private async forgetLeftovers(): Promise<void> {
+    const { instance } = this.options;
+    await forEachConcurrent(
+      [...this.leftovers],
+      CONCURRENCY,
+      async (deviceId) => {
+        this.leftovers.delete(deviceId); // a release while we work on it marks it again
+        if (this.announced.has(deviceId)) return; // held again: its entry is the new session's
         try {
-          await this.presence.delete(key, { previousSeq: entry.revision });
-        } catch {
-          continue; // a node took the device meanwhile
+          const entry = await this.presence.get(deviceToken(deviceId));
+          // Checked again after the get: held again meanwhile, the entry is (or soon will be)
+          // the new session's. A hold after this check writes after our delete.
+          if (
+            entry?.operation === "PUT" &&
+            !this.announced.has(deviceId) &&
+            entry.json<PresenceValue>().inst === instance
+          ) {
+            await this.presence
+              .delete(deviceToken(deviceId), { previousSeq: entry.revision })
+              .catch(() => undefined);
+          }
+        } catch (error) {
+          if (!this.announced.has(deviceId)) this.leftovers.add(deviceId);
+          throw error;
         }
-        const deviceId = keyToDeviceId(key);
-        const orphan: OrphanedSession = {
-          deviceId,
-          nodeId: value.node,
-          sessionId: value.session,
-          connectedAt: value.since,
-        };
-        this.options.logger.info({ ...orphan }, "reaped the session of a dead node");
-        for (const handler of this.orphanHandlers) {
-          await handler(orphan).catch((error: unknown) =>
-            this.options.logger.warn({ deviceId, err: String(error) }, "orphan handler failed"),
-          );
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
+      },
+      () => this.closed,
+    );
+  }
+
+  /** The leader's chores, each one at a time, never awaited by the liveness refresh. */
+  private tidy(): void {
+    if (this.closed || !this.leader) return;
+    const now = Date.now();
+    if (this.reapDue && !this.reaping && now >= this.quietUntil) {
+      this.reapDue = false;
+      // A reap compares entries with the live set of its moment, so a postponed one misses nothing.
+      this.reaping = reapDead({
+        buckets: this.buckets,
+        instance: this.options.instance,
+        live: this.live,
+        idleMs: this.listingIdleMs,
+        logger: this.options.logger,
+        report: (orphan) => this.report(orphan),
+        // Reconnected meanwhile: live peers may not have re-announced yet.
+        interrupted: () => this.closed || Date.now() < this.quietUntil,
+      })
+        .then((complete) => {
+          if (!complete) this.reapDue = true;
+        })
+        .catch((error: unknown) => {
+          this.reapDue = true;
+          this.options.logger.warn({ err: String(error) }, "presence reap failed");
+        })
+        .finally(() => {
+          this.reaping = undefined;
+        });
+    }
+    if (!this.purging && now >= this.purgeAt) {
+      this.purgeAt = now + this.options.purgeIntervalMs;
+      this.purging = purgeMarkers(this.buckets, {
+        idleMs: this.listingIdleMs,
+        interrupted: () => this.closed,
+      })
+        .then((purged) => {
+          if (purged > 0) this.options.logger.info({ purged }, "purged presence delete markers");
+        })
+        .catch((error: unknown) => {
+          this.options.logger.warn({ err: String(error) }, "presence purge failed");
+        })
+        .finally(() => {
+          this.purging = undefined;
+        });
+    }
+  }
+
+  private async report(orphan: OrphanedSession): Promise<void> {
+    for (const handler of this.orphanHandlers) {
+      await handler(orphan).catch((error: unknown) =>
+        this.options.logger.warn({ deviceId: orphan.deviceId, err: String(error) }, "orphan handler failed"),
+      );
+    }
+  }
+
+  /** A bucket listing that gets nothing for this long is given up (and retried). */
+  private get listingIdleMs(): number {
+    return 5 * kvTimeout(this.options.heartbeatMs);
   }
 
   /** After a reconnect NATS may have restarted (memory buckets gone, recent writes lost). */
   private async watchStatus(): Promise<void> {
     for await (const status of this.nc.status()) {
       if (status.type !== Events.Reconnect || this.closed) continue;
-      this.reannounceDue = true;
+      this.reconnects++;
       this.quietUntil = Date.now() + this.options.nodeTtlMs;
-      void this.beat();
+      this.tick();
     }
   }
 
   /**
-   * Recreates the buckets if needed and writes every held device's entry again — unless a
-   * live node took the device while we were cut off (its `disconnect` could not reach us):
-   * then our session is the stale one and `onStale` closes it.
+   * Writes every held device's entry again (into buckets the refresh recreated if needed) —
+   * unless a live node took the device while we were cut off (its `disconnect` could not
+   * reach us): then our session is the stale one and `onStale` closes it.
    */
   private async reannounce(): Promise<void> {
-    const buckets = await openBuckets(this.nc, this.options);
-    this.presence = buckets.presence;
-    this.nodes = buckets.nodes;
-    for (const [deviceId, announced] of this.announced) {
-      const entry = await this.presence.get(deviceToken(deviceId));
-      if (entry?.operation === "PUT") {
-        const value = entry.json<PresenceValue>();
-        if (value.inst !== this.options.instance && (await this.nodes.get(value.inst))?.operation === "PUT") {
-          await this.options.onStale(deviceId, value.session);
-          continue;
-        }
-      }
-      announced.revision = this.write(deviceId, announced.value);
-      await announced.revision;
-    }
-    this.reannounceDue = false;
-  }
-
-  private async forgetLeftovers(): Promise<void> {
-    for (const deviceId of [...this.leftovers]) {
-      if (!this.announced.has(deviceId)) {
-        // Throws while NATS is still away: what is left stays for the next beat.
+    const after = this.reopenedAfter;
+    const { instance } = this.options;
+    await forEachConcurrent(
+      [...this.announced],
+      CONCURRENCY,
+      async ([deviceId, announced]) => {
+        if (this.announced.get(deviceId) !== announced) return; // released or held again since
         const entry = await this.presence.get(deviceToken(deviceId));
-        if (entry?.operation === "PUT" && entry.json<PresenceValue>().inst === this.options.instance) {
-          await this.presence
-            .delete(deviceToken(deviceId), { previousSeq: entry.revision })
-            .catch(() => undefined);
+        if (entry?.operation === "PUT") {
+          const value = entry.json<PresenceValue>();
+          if (value.inst !== instance && (await this.nodes.get(value.inst))?.operation === "PUT") {
+            await this.options.onStale(deviceId, value.session);
+            return;
+          }
         }
-      }
-      this.leftovers.delete(deviceId);
-    }
+        if (this.announced.get(deviceId) !== announced) return;
+        announced.revision = this.write(deviceId, announced.value);
+        await announced.revision;
+      },
+      () => this.closed,
+    );
+    this.reannouncedAfter = after;
   }
 
   private track<T>(promise: Promise<T>): Promise<T> {
@@ -272,38 +399,11 @@ export class NatsPresence {
   /** Withdraws what is still announced and removes our liveness entry (so no one reaps us). */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true; // no new beat; a reap under way stops early
+    this.closed = true; // no new lane; a reap, purge or repair under way stops early
     if (this.timer) clearInterval(this.timer);
-    await this.beating;
+    await Promise.allSettled([this.refreshing, this.repairing, this.reaping, this.purging]);
     await Promise.allSettled([...this.pending]);
     await Promise.allSettled([...this.announced.keys()].map((deviceId) => this.withdraw(deviceId)));
     await this.nodes.delete(this.options.instance).catch(() => undefined);
   }
-}
-
-async function openBuckets(
-  nc: NatsConnection,
-  options: Pick<NatsPresenceOptions, "prefix" | "replicas" | "nodeTtlMs" | "heartbeatMs">,
-): Promise<{ presence: KV; nodes: KV }> {
-  // A JetStream call that went out just before NATS died is never answered: keep its wait
-  // short, so heartbeats (and the re-announce after a reconnect) are not held up for long.
-  const timeout = Math.max(2_000, options.heartbeatMs);
-  const js = nc.jetstream({ timeout });
-  const prefix = nameToken(options.prefix);
-  // Presence survives a NATS restart (file storage), so the dead can still be reaped after
-  // one; liveness is ephemeral by nature (memory) and re-announced by every node.
-  const presence = await js.views.kv(`${prefix}_presence`, {
-    history: 1,
-    storage: StorageType.File,
-    replicas: options.replicas,
-    timeout,
-  });
-  const nodes = await js.views.kv(`${prefix}_nodes`, {
-    history: 1,
-    storage: StorageType.Memory,
-    ttl: options.nodeTtlMs,
-    replicas: options.replicas,
-    timeout,
-  });
-  return { presence, nodes };
 }

@@ -206,11 +206,18 @@ export interface CommandRepository {
   /**
    * Compare-and-set: applies the patch only while the stored status is `expected`.
    * Returns the updated record, or undefined when the status had moved on (or no such id).
+   *
+   * `basis`, the record as the caller read it (in status `expected`), makes the check
+   * exact: the stored command must still be that version (same `attempts` and `updatedAt`),
+   * so one that left `expected` and came back meanwhile is not overwritten with a patch
+   * computed from the old version. With it, a store may also answer `basis` + patch without
+   * reading the row back (one statement on MySQL instead of a transaction of four).
    */
   transition(
     id: string,
     expected: CommandStatus,
     patch: Partial<Omit<CommandRecord, "id" | "deviceId" | "createdAt">> & { updatedAt: number },
+    basis?: CommandRecord,
   ): Promise<CommandRecord | undefined>;
   /** Newest first. */
   listByDevice(deviceId: string, query?: CommandQuery): Promise<Page<CommandRecord>>;

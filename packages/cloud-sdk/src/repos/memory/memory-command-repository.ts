@@ -1,9 +1,10 @@
 import type { CommandStatus } from "@cloudedge/protocol";
 import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
 import {
+  applyCommandPatch,
   type CommandPatch,
   NON_TERMINAL_STATUSES,
-  patchedFields,
+  sameVersion,
   TERMINAL_STATUSES,
 } from "../command-model.js";
 import { compareIds, requireId } from "../ids.js";
@@ -40,14 +41,14 @@ export class MemoryCommandRepository implements CommandRepository {
     id: string,
     expected: CommandStatus,
     patch: CommandPatch,
+    basis?: CommandRecord,
   ): Promise<CommandRecord | undefined> {
     this.t.assertOpen();
     if (patch.groupId !== undefined && patch.groupId !== null) requireId(patch.groupId, "groupId");
     const command = this.t.commands.get(id);
     if (!command || command.status !== expected) return undefined;
-    const next: Record<string, unknown> = { ...command };
-    for (const field of patchedFields(patch)) next[field] = jsonClone(patch[field]);
-    const updated = next as unknown as CommandRecord;
+    if (basis && !sameVersion(command, basis)) return undefined;
+    const updated = applyCommandPatch(command, patch);
     this.t.commands.set(id, updated);
     return jsonClone(updated);
   }

@@ -1,6 +1,11 @@
 import type { CommandStatus } from "@cloudedge/protocol";
 import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
-import { type CommandPatch, NON_TERMINAL_STATUSES, TERMINAL_STATUSES } from "../command-model.js";
+import {
+  applyCommandPatch,
+  type CommandPatch,
+  NON_TERMINAL_STATUSES,
+  TERMINAL_STATUSES,
+} from "../command-model.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
 import type { CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
@@ -41,12 +46,20 @@ export class SqlCommandRepository implements CommandRepository {
     id: string,
     expected: CommandStatus,
     patch: CommandPatch,
+    basis?: CommandRecord,
   ): Promise<CommandRecord | undefined> {
     const { assignments, values } = commandAssignments(patch);
     const key = parseId(id);
     if (key === undefined) return this.db.run(async () => undefined);
-    const update = `UPDATE commands SET ${assignments} WHERE id = ? AND status = ?`;
-    const params = [...values, key, expected];
+    const guard = basis ? " AND attempts = ? AND updated_at = ?" : "";
+    const update = `UPDATE commands SET ${assignments} WHERE id = ? AND status = ?${guard}`;
+    const params = [...values, key, expected, ...(basis ? [basis.attempts, basis.updatedAt] : [])];
+    if (basis && !this.dialect.updateReturning) {
+      // The row was exactly `basis` and now is `basis` + patch: no read-back, no transaction.
+      return this.db.run(async (db) =>
+        (await db.write(update, params)) === 0 ? undefined : applyCommandPatch(basis, patch),
+      );
+    }
     if (this.dialect.updateReturning) {
       // One statement: atomic across processes sharing the database file, too.
       return this.db.run(async (db) => {

@@ -146,6 +146,60 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
       ).toMatchObject({ status: "FAILED", error: { code: "device_error", message: "boom" } });
     });
 
+    it("with the record read as basis: answers basis + patch, and refuses a version that came back to the same status", async () => {
+      const read = command({ params: { path: "/var/log", lines: [1, 2] } });
+      await store.commands.create(read);
+      const sent = await store.commands.transition(
+        read.id,
+        "QUEUED",
+        { status: "SENT", attempts: 1, deadline: T0 + 9_000, updatedAt: T0 + 1 },
+        read,
+      );
+      expect(sent).toStrictEqual({
+        ...read,
+        status: "SENT",
+        attempts: 1,
+        deadline: T0 + 9_000,
+        updatedAt: T0 + 1,
+      });
+      expect(await store.commands.get(read.id)).toStrictEqual(sent);
+
+      // The session drops and the command is requeued: QUEUED again, but not the version `read` saw.
+      const requeued = await store.commands.transition(
+        read.id,
+        "SENT",
+        { status: "QUEUED", updatedAt: T0 + 2 },
+        sent as CommandRecord,
+      );
+      expect(requeued).toMatchObject({ status: "QUEUED", attempts: 1, updatedAt: T0 + 2 });
+      // A patch computed from the stale read (attempts 0 + 1) must not land.
+      expect(
+        await store.commands.transition(
+          read.id,
+          "QUEUED",
+          { status: "SENT", attempts: 1, updatedAt: T0 + 3 },
+          read,
+        ),
+      ).toBeUndefined();
+      expect(await store.commands.get(read.id)).toStrictEqual(requeued);
+      // From the current version it does.
+      const again = await store.commands.transition(
+        read.id,
+        "QUEUED",
+        { status: "SENT", attempts: 2, updatedAt: T0 + 4 },
+        requeued as CommandRecord,
+      );
+      expect(again).toMatchObject({ status: "SENT", attempts: 2, updatedAt: T0 + 4 });
+      const done = await store.commands.transition(
+        read.id,
+        "SENT",
+        { status: "SUCCEEDED", result: { lines: ["a", "b"], n: 2 }, updatedAt: T0 + 5 },
+        again as CommandRecord,
+      );
+      expect(done).toStrictEqual(await store.commands.get(read.id));
+      expect(done?.result).toEqual({ lines: ["a", "b"], n: 2 });
+    });
+
     it("lets exactly one of two racing transitions win", async () => {
       for (let round = 0; round < 5; round++) {
         const record = command({ status: "SENT" });
