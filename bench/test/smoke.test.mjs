@@ -82,7 +82,8 @@ describe("bench smoke", () => {
       }
     }
     expect(finite(cluster.addedP99Ms)).toBe(true);
-    expect(cluster.steps.map((s) => s.mode)).toEqual(["same", "cross", "same", "cross"]);
+    expect(cluster.steps.map((s) => s.mode)).toEqual(["same", "cross", "same", "cross", "same", "cross"]);
+    expect(cluster.byRate.map((r) => r.rate)).toEqual([100]);
   });
 
   it("fleet: the reference server with --workers holds the fleet", async () => {

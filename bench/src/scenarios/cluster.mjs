@@ -19,8 +19,16 @@ import {
   scratchStore,
 } from "../util.mjs";
 
-/** Same/cross pairs per run; each figure is the median over them. */
-const ROUNDS = 2;
+/** Same/cross pairs per rate; each figure is the median over them. */
+const ROUNDS = 3;
+/**
+ * Default rates: the #7 target's 1,000/s and 300/s, which this 2-core machine's MySQL
+ * command path sustains (at 1,000/s it saturates in both modes: then the difference is queueing).
+ */
+const DEFAULT_RATES = [300, 1_000];
+const TARGET_RATE = 1_000;
+/** A mode whose median p50 exceeds this at a rate did not keep up with it. */
+const SATURATED_P50_MS = 1_000;
 /** Issue #7: a cross-node command adds at most this much at p99. */
 const TARGET_ADDED_P99_MS = 2;
 
@@ -63,11 +71,10 @@ function summarise(steps) {
  */
 export async function cluster(options) {
   const { devices, heartbeatMs, durationS } = options;
-  const [rate = 1_000, ...more] = options.rates ?? [];
-  if (more.length > 0) throw new Error("cluster: one --rate at a time");
+  const rates = options.rates ?? DEFAULT_RATES;
   const db = options.dbs?.length === 1 ? options.dbs[0] : "mysql";
   progress(
-    `cluster: ${devices} devices on node B, ${rate}/s, ${ROUNDS} × (same, cross) of ${durationS} s, ${db} store`,
+    `cluster: ${devices} devices on node B, ${rates.join(", ")}/s, ${ROUNDS} × (same, cross) of ${durationS} s each, ${db} store`,
   );
   const store = scratchStore(db);
   const prefix = scratchNatsPrefix("cluster");
@@ -90,50 +97,60 @@ export async function cluster(options) {
     await fleet.rates({ ping: (devices * 1000) / heartbeatMs });
     const connected = await fleet.connect();
     progress(`cluster: ${connected.connected} connected to node B`);
-    const args = {
-      rate,
-      durationS,
-      warmupS: 1,
-      timeoutMs: 10_000,
-      ids: Array.from({ length: devices }, (_, i) => deviceId(i)),
-    };
+    const ids = Array.from({ length: devices }, (_, i) => deviceId(i));
     const modes = [
       ["same", b],
       ["cross", a],
     ];
     // Unrecorded: both paths once, so the first round does not pay for JIT and cold tables.
-    for (const [, driver] of modes) await driver.child.call("rpc", { ...args, durationS: 1 });
+    for (const [, driver] of modes)
+      await driver.child.call("rpc", { rate: rates[0], durationS: 1, warmupS: 1, timeoutMs: 10_000, ids });
     progress("cluster: warmed up");
     const mariadb = db === "mysql" ? mariadbPid() : undefined;
     const pids = mariadb ? { mariadb } : {};
     const steps = [];
-    for (let r = 1; r <= ROUNDS; r++) {
-      for (const [mode, driver] of modes) {
-        const s = { round: r, ...(await step(mode, driver, nodes, args, pids)) };
-        steps.push(s);
-        progress(
-          `cluster: ${mode} #${r} at ${rate}/s → p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
-            `p99.9 ${s.latencyMs.p999} ms, errors ${s.errorCount}, cpu A ${s.nodeACpuPct} % B ${s.nodeBCpuPct} %, ` +
-            `${mariadb ? `mariadb ${s.mariadbCpuPct} %, ` : ""}machine ${s.machineBusyPct} %`,
-        );
+    const byRate = [];
+    for (const rate of rates) {
+      const args = { rate, durationS, warmupS: 1, timeoutMs: 10_000, ids };
+      const ofRate = [];
+      for (let r = 1; r <= ROUNDS; r++) {
+        for (const [mode, driver] of modes) {
+          const s = { rate, round: r, ...(await step(mode, driver, nodes, args, pids)) };
+          ofRate.push(s);
+          progress(
+            `cluster: ${mode} #${r} at ${rate}/s → p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
+              `p99.9 ${s.latencyMs.p999} ms, errors ${s.errorCount}, cpu A ${s.nodeACpuPct} % B ${s.nodeBCpuPct} %, ` +
+              `${mariadb ? `mariadb ${s.mariadbCpuPct} %, ` : ""}machine ${s.machineBusyPct} %`,
+          );
+        }
       }
+      steps.push(...ofRate);
+      const same = summarise(ofRate.filter((s) => s.mode === "same"));
+      const cross = summarise(ofRate.filter((s) => s.mode === "cross"));
+      byRate.push({
+        rate,
+        same,
+        cross,
+        addedP50Ms: round(cross.p50 - same.p50, 3),
+        addedP99Ms: round(cross.p99 - same.p99, 3),
+        saturated: same.p50 > SATURATED_P50_MS || cross.p50 > SATURATED_P50_MS,
+      });
     }
-    const same = summarise(steps.filter((s) => s.mode === "same"));
-    const cross = summarise(steps.filter((s) => s.mode === "cross"));
-    const addedP99Ms = round(cross.p99 - same.p99, 3);
+    // The headline is the target rate's (the last one run when it was not among them).
+    const head = byRate.find((r) => r.rate === TARGET_RATE) ?? byRate.at(-1);
     return {
       devices,
       connected: connected.connected,
       db,
-      rate,
       rounds: ROUNDS,
-      same,
-      cross,
-      addedP50Ms: round(cross.p50 - same.p50, 3),
-      addedP99Ms,
+      ...head,
       // Failed calls are not in the percentiles (a timed-out command is the slowest of all):
-      // a run with any cannot meet a latency target.
-      targetMet: same.errors + cross.errors === 0 && addedP99Ms <= TARGET_ADDED_P99_MS,
+      // a run with any, or a saturated one, cannot meet a latency target.
+      targetMet:
+        head.same.errors + head.cross.errors === 0 &&
+        !head.saturated &&
+        head.addedP99Ms <= TARGET_ADDED_P99_MS,
+      byRate,
       steps,
     };
   } finally {
