@@ -1,11 +1,9 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Cloud, createSqliteStore, type NatsClusterBus, type Store } from "../../src/index.js";
-import { CLUSTER_TOKEN_KEY } from "./support/cluster-node.js";
+import { createSqliteStore } from "../../src/index.js";
+import { type ClusterNode, startClusterNode } from "./support/cluster-node.js";
 import { NatsTestCluster, until } from "./support/nats-test-server.js";
 import { WsAgent } from "./support/ws-agent.js";
 
@@ -17,45 +15,19 @@ import { WsAgent } from "./support/ws-agent.js";
 describe("two nodes sharing one SQLite file on one machine", () => {
   let dir: string;
   let nats: NatsTestCluster;
-  const nodes: Array<{ cloud: Cloud; bus: NatsClusterBus; store: Store; server: Server; url: string }> = [];
+  const nodes: ClusterNode[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "cloudedge-sqlite-cluster-"));
     nats = await NatsTestCluster.create();
     for (const nodeId of ["w0", "w1"]) {
       const store = await createSqliteStore({ path: join(dir, "cloudedge.db") });
-      const bus = await nats.bus(nodeId);
-      const cloud = new Cloud({
-        store,
-        bus,
-        tokenKey: CLUSTER_TOKEN_KEY,
-        bcryptCost: 4,
-        hub: { heartbeatMs: 1_000 },
-        commands: { sweepMs: 50, scanMs: 200 },
-        status: { flushMs: 50 },
-      });
-      await cloud.start();
-      const server = createServer((_req, res) => res.writeHead(404).end());
-      cloud.attach(server, "/ws");
-      await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      nodes.push({
-        cloud,
-        bus,
-        store,
-        server,
-        url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`,
-      });
+      nodes.push(await startClusterNode({ nodeId, store, bus: await nats.bus(nodeId) }));
     }
   });
 
   afterAll(async () => {
-    for (const { cloud, bus, store, server } of nodes) {
-      await cloud.close({ spreadMs: 100, graceMs: 100 });
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-      await bus.close();
-      await store.close();
-    }
+    for (const node of nodes) await node.stop();
     await nats?.drop();
     await rm(dir, { recursive: true, force: true });
   });

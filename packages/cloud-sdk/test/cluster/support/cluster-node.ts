@@ -10,12 +10,12 @@ import {
 
 export const CLUSTER_TOKEN_KEY = "cluster-test-key-".repeat(4);
 
-export interface ClusterNodeOptions {
-  nodeId: string;
-  storeUrl: string;
-  natsUrl: string;
-  prefix: string;
-}
+/** Where a node's store and bus come from: URLs (its own pool and connection), or given. */
+export type ClusterNodeOptions = { nodeId: string } & (
+  | { storeUrl: string; store?: undefined }
+  | { store: Store; storeUrl?: undefined }
+) &
+  ({ natsUrl: string; prefix: string; bus?: undefined } | { bus: NatsClusterBus; natsUrl?: undefined });
 
 export interface ClusterNode {
   nodeId: string;
@@ -30,19 +30,21 @@ export interface ClusterNode {
 }
 
 /**
- * One hub node of a test cluster: its own MySQL pool, its own NATS connection, a Cloud on
- * port 0 — what the reference server does per process, with test-speed timings. Used
+ * One hub node of a test cluster: its own MySQL pool (or the store given), its own NATS
+ * connection (or the bus given), a Cloud on port 0 — what the reference server does per process, with test-speed timings. Used
  * in-process and by the child-process entry (node-main.ts).
  */
 export async function startClusterNode(options: ClusterNodeOptions): Promise<ClusterNode> {
-  const store = await createMysqlStore({ url: options.storeUrl });
-  const bus = await Bus.connect({
-    servers: options.natsUrl,
-    prefix: options.prefix,
-    nodeId: options.nodeId,
-    heartbeatMs: 200,
-    nodeTtlMs: 1_000,
-  });
+  const store = options.store ?? (await createMysqlStore({ url: options.storeUrl }));
+  const bus =
+    options.bus ??
+    (await Bus.connect({
+      servers: options.natsUrl,
+      prefix: options.prefix,
+      nodeId: options.nodeId,
+      heartbeatMs: 200,
+      nodeTtlMs: 1_000,
+    }));
   const cloud = new Cloud({
     store,
     bus,
