@@ -192,6 +192,10 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     throw new ConfigError("CLOUDEDGE_LOG_LEVEL must be debug, info, warn or error");
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey))
     throw new ConfigError("CLOUDEDGE_TLS_CERT and CLOUDEDGE_TLS_KEY go together");
+  if (config.adminToken !== undefined && config.adminToken.length < 32)
+    throw new ConfigError(
+      "CLOUDEDGE_ADMIN_TOKEN must be at least 32 characters (e.g. `openssl rand -base64 32`), or unset to have one generated",
+    );
   if (config.tokenKey !== undefined && Buffer.byteLength(config.tokenKey) < 32)
     throw new ConfigError("CLOUDEDGE_TOKEN_KEY must be at least 32 bytes");
   return config;

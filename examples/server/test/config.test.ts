@@ -31,6 +31,11 @@ describe("server configuration", () => {
     expect(() => load([], { PORT: "http" })).toThrow('PORT must be an integer in 0..65535 (got "http")');
     expect(() => load(["--workers", "2"])).toThrow(/needs CLOUDEDGE_NATS_URL/);
     expect(() => load(["--nats-prefix", "a.b"])).toThrow(/CLOUDEDGE_NATS_PREFIX must be/);
+    // A guessable admin token would open the whole API.
+    expect(() => load([], { CLOUDEDGE_ADMIN_TOKEN: "admin" })).toThrow(
+      /CLOUDEDGE_ADMIN_TOKEN must be at least 32 characters/,
+    );
+    expect(load([], { CLOUDEDGE_ADMIN_TOKEN: "x".repeat(32) }).adminToken).toBe("x".repeat(32));
   });
 
   it("--help lists every setting with its environment variable", () => {
