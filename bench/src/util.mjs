@@ -65,16 +65,20 @@ function machineTicks() {
   return { busy: values.reduce((a, b) => a + b, 0) - idle, total: values.reduce((a, b) => a + b, 0) };
 }
 
-/** The MariaDB server's pid on this machine, if any. */
-export function mariadbPid() {
+/** The pid of a program running on this machine (`pidof`), if any. */
+function pidOf(program) {
   try {
-    return (
-      Number(execFileSync("pidof", ["mariadbd"], { encoding: "utf8" }).trim().split(" ")[0]) || undefined
-    );
+    return Number(execFileSync("pidof", [program], { encoding: "utf8" }).trim().split(" ")[0]) || undefined;
   } catch {
     return undefined;
   }
 }
+
+/** The MariaDB server's pid on this machine, if any. */
+export const mariadbPid = () => pidOf("mariadbd");
+
+/** The NATS server's pid on this machine, if any. */
+export const natsPid = () => pidOf("nats-server");
 
 /** The NATS server (with JetStream) of the cluster scenarios. */
 export const NATS = process.env.CLOUDEDGE_BENCH_NATS ?? "nats://127.0.0.1:4222";
@@ -101,18 +105,28 @@ export async function dropNatsPrefix(prefix) {
 /** The MySQL/MariaDB server scenarios create their scratch databases in. */
 export const MYSQL = process.env.CLOUDEDGE_BENCH_MYSQL ?? "mysql://root@127.0.0.1:3306";
 
-/** Drops a run's database with the MariaDB client (the store has no "drop database"); never throws. */
-export function dropMysql(name) {
+/** Runs SQL with the MariaDB/MySQL client against MYSQL (in `database`, if given); throws on failure. */
+export function mysqlClient(sql, database) {
   const url = new URL(MYSQL);
-  try {
-    execFileSync("mysql", [
+  execFileSync(
+    "mysql",
+    [
       `-u${decodeURIComponent(url.username || "root")}`,
       ...(url.password ? [`-p${decodeURIComponent(url.password)}`] : []),
       `-h${url.hostname}`,
       `-P${url.port || "3306"}`,
+      ...(database ? [database] : []),
       "-e",
-      `DROP DATABASE IF EXISTS \`${name}\``,
-    ]);
+      sql,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+}
+
+/** Drops a run's database (the store has no "drop database"); never throws. */
+export function dropMysql(name) {
+  try {
+    mysqlClient(`DROP DATABASE IF EXISTS \`${name}\``);
   } catch (error) {
     progress(`could not drop ${name}: ${error}`);
   }

@@ -24,7 +24,9 @@ import {
   MYSQL,
   mariadbPid,
   median,
+  mysqlClient,
   NATS,
+  natsPid,
   progress,
   round,
   scratchNatsPrefix,
@@ -99,35 +101,7 @@ function childrenOf(pid) {
   }
 }
 
-function natsPid() {
-  try {
-    return (
-      Number(execFileSync("pidof", ["nats-server"], { encoding: "utf8" }).trim().split(" ")[0]) || undefined
-    );
-  } catch {
-    return undefined;
-  }
-}
-
 // ---- MySQL ---------------------------------------------------------------------------------
-
-/** Runs SQL in `database` with the MariaDB/MySQL client (the store has no bulk insert). */
-function mysql(sql, database) {
-  const url = new URL(MYSQL);
-  execFileSync(
-    "mysql",
-    [
-      `-u${decodeURIComponent(url.username || "root")}`,
-      ...(url.password ? [`-p${decodeURIComponent(url.password)}`] : []),
-      `-h${url.hostname}`,
-      `-P${url.port || "3306"}`,
-      database,
-      "-e",
-      sql,
-    ],
-    { stdio: ["ignore", "ignore", "pipe"] },
-  );
-}
 
 /**
  * A fresh database with the schema (the store's own migrations) and devices 0…N−1 of
@@ -158,7 +132,7 @@ async function registerFleet(database, devices) {
         `${copied} FROM devices WHERE id < ${base} + ${Math.min(have, devices - have)};`,
     );
   }
-  if (statements.length > 0) mysql(statements.join("\n"), database);
+  if (statements.length > 0) mysqlClient(statements.join("\n"), database);
 }
 
 // ---- the server ----------------------------------------------------------------------------

@@ -1,19 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ConflictError, NotFoundError, ValidationError } from "../../../src/errors.js";
 import type { CommandRecord, Store } from "../../../src/repos/index.js";
-import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import { eachStoreWithDevice, expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
 
 /** The CommandRepository contract every store implementation must meet. */
 export function describeCommandRepositoryContract(name: string, makeStore: MakeStore): void {
   describe(`${name}: CommandRepository`, () => {
     let store: Store;
     let device: string;
-    beforeEach(async () => {
-      store = await makeStore();
-      device = await seedDevice(store);
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStoreWithDevice(makeStore, (s, d) => {
+      store = s;
+      device = d;
     });
 
     const command = (overrides: Partial<CommandRecord> = {}): CommandRecord => ({

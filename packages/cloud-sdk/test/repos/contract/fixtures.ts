@@ -1,4 +1,4 @@
-import { expect } from "vitest";
+import { afterEach, beforeEach, expect } from "vitest";
 import type { NewDevice, Store } from "../../../src/repos/index.js";
 
 /** A factory the contract suites call once per test: a fresh (or freshly emptied) store. */
@@ -31,6 +31,18 @@ export async function seedDevice(store: Store, overrides: Partial<NewDevice> = {
 }
 
 /** Awaits a promise that must reject and returns what it rejected with. */
+/** Per test: a fresh store with one seeded device, handed to `use`, and closed afterwards. */
+export function eachStoreWithDevice(makeStore: MakeStore, use: (store: Store, device: string) => void): void {
+  let store: Store | undefined;
+  beforeEach(async () => {
+    store = await makeStore();
+    use(store, await seedDevice(store));
+  });
+  afterEach(async () => {
+    await store?.close();
+  });
+}
+
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {

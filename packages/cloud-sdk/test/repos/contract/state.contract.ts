@@ -1,19 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { NotFoundError } from "../../../src/errors.js";
 import type { Store } from "../../../src/repos/index.js";
-import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import { eachStoreWithDevice, expectCloudError, type MakeStore, nextId, T0 } from "./fixtures.js";
 
 /** The StateRepository contract every store implementation must meet. */
 export function describeStateRepositoryContract(name: string, makeStore: MakeStore): void {
   describe(`${name}: StateRepository`, () => {
     let store: Store;
     let device: string;
-    beforeEach(async () => {
-      store = await makeStore();
-      device = await seedDevice(store);
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStoreWithDevice(makeStore, (s, d) => {
+      store = s;
+      device = d;
     });
 
     it("has empty documents at version 0 before anything is stored", async () => {

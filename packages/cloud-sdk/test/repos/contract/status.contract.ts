@@ -1,18 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { StatusRecord, Store } from "../../../src/repos/index.js";
-import { type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import { eachStoreWithDevice, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
 
 /** The StatusRepository contract every store implementation must meet. */
 export function describeStatusRepositoryContract(name: string, makeStore: MakeStore): void {
   describe(`${name}: StatusRepository`, () => {
     let store: Store;
     let device: string;
-    beforeEach(async () => {
-      store = await makeStore();
-      device = await seedDevice(store);
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStoreWithDevice(makeStore, (s, d) => {
+      store = s;
+      device = d;
     });
 
     const report = (
