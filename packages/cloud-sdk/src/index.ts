@@ -15,6 +15,7 @@ export {
   CommandBroker,
   type CommandBrokerOptions,
   type FanOutItem,
+  type SendAndWaitOptions,
   type SendOptions,
 } from "./broker/command-broker.js";
 export { CommandFailedError, errorForCommand } from "./broker/command-errors.js";
@@ -55,6 +56,7 @@ export {
 } from "./events.js";
 export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
 export {
+  type DeliverHandler,
   DeviceHub,
   type DeviceHubEvents,
   type DeviceHubOptions,

@@ -132,6 +132,106 @@ describe("commands to an online device", () => {
   });
 });
 
+describe("store work per command", () => {
+  /** Counts the command reads and queue listings the broker makes. */
+  function countReads(store: Store) {
+    const reads = { get: 0, listQueued: 0 };
+    const get = store.commands.get.bind(store.commands);
+    const listQueued = store.commands.listQueued.bind(store.commands);
+    store.commands.get = (id) => {
+      reads.get++;
+      return get(id);
+    };
+    store.commands.listQueued = (deviceId) => {
+      reads.listQueued++;
+      return listQueued(deviceId);
+    };
+    return reads;
+  }
+
+  it("once a session's queue was listed, new commands go out without listing it or reading them back", async () => {
+    const store = createMemoryStore();
+    const { cloud, online } = await setup({}, store);
+    const reads = countReads(store);
+    const { device, conn } = await online();
+    await settle(5);
+    expect(reads).toEqual({ get: 0, listQueued: 1 }); // the listing when the session came online
+
+    const sent = await cloud.broker.send(device.id, "a", null, { timeoutMs: 5_000 });
+    expect(sent).toMatchObject({ status: "SENT", attempts: 1 }); // as the delivery wrote it
+    const outcomes = [1, 2, 3].map((n) =>
+      cloud.broker.sendAndWait(device.id, "b", { n }, { timeoutMs: 5_000 }),
+    );
+    await until(() => conn.of("cmd").length === 4, "cmds");
+    expect(conn.of("cmd").map((c) => c.method)).toEqual(["a", "b", "b", "b"]);
+    for (const cmd of conn.of("cmd")) {
+      conn.sendPdu({ type: "ack", id: cmd.id });
+      conn.sendPdu({ type: "result", id: cmd.id, ok: true, data: cmd.params ?? null });
+    }
+    const finals = await Promise.all(outcomes);
+    expect(finals.map((c) => [c.status, c.result])).toEqual([
+      ["SUCCEEDED", { n: 1 }],
+      ["SUCCEEDED", { n: 2 }],
+      ["SUCCEEDED", { n: 3 }],
+    ]);
+    expect(reads).toEqual({ get: 0, listQueued: 1 });
+    expect((await store.commands.get(sent.id))?.status).toBe("SUCCEEDED");
+  });
+
+  it("after a requeue anywhere in the cluster, the queue is listed again: the requeued command goes first", async () => {
+    const store = createMemoryStore();
+    const { cloud, online, clock } = await setup({}, store);
+    const { device, conn } = await online();
+    await settle(5);
+    // Another node's session of this device ended with this command in flight: it put it
+    // back in the queue and said so on the bus (its own deliver request is still on its way).
+    const now = clock.now();
+    const requeued = {
+      id: "1000", // older than any id the broker makes
+      deviceId: device.id,
+      method: "older",
+      params: null,
+      status: "QUEUED" as const,
+      result: null,
+      error: null,
+      timeoutMs: 60_000,
+      expiresAt: null,
+      deadline: now + 60_000,
+      attempts: 1,
+      groupId: null,
+      createdAt: now - 1_000,
+      updatedAt: now,
+    };
+    await store.commands.create(requeued);
+    const reads = countReads(store);
+    await cloud.bus.publish({ type: "command", deviceId: device.id, at: now, command: requeued });
+
+    const sent = await cloud.broker.send(device.id, "newer", null, { timeoutMs: 5_000 });
+    expect(sent.status).toBe("SENT");
+    await until(() => conn.of("cmd").length === 2, "cmds");
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([requeued.id, sent.id]);
+    expect(reads.listQueued).toBe(1);
+    expect((await store.commands.get(requeued.id))?.attempts).toBe(2);
+  });
+
+  it("a command the session cannot take is requeued, and the next delivery lists the queue again", async () => {
+    const store = createMemoryStore();
+    const { cloud, online } = await setup({}, store);
+    const { device, conn } = await online();
+    await settle(5);
+    const reads = countReads(store);
+    const send = cloud.hub.send.bind(cloud.hub);
+    cloud.hub.send = () => false; // the socket refuses this one write
+    const refused = await cloud.broker.send(device.id, "refused", null, { timeoutMs: 5_000 });
+    expect(refused.status).toBe("QUEUED");
+    cloud.hub.send = send;
+    const next = await cloud.broker.send(device.id, "next", null, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 2, "cmds");
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([refused.id, next.id]);
+    expect(reads.listQueued).toBe(1);
+  });
+});
+
 describe("offline devices", () => {
   it("without a TTL, fails at once with device_offline; the command stays queryable", async () => {
     const { cloud } = await setup();

@@ -1,4 +1,10 @@
-import { CloudErrorCode, errorForCommand, NotFoundError, type SendOptions } from "@cloudedge/cloud-sdk";
+import {
+  CloudErrorCode,
+  type CommandRecord,
+  errorForCommand,
+  NotFoundError,
+  type SendOptions,
+} from "@cloudedge/cloud-sdk";
 import { isTerminalStatus } from "@cloudedge/protocol";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
@@ -48,19 +54,18 @@ export function commandRoutes(deps: AppDeps): Route[] {
           ...(input.timeoutMs !== undefined ? { timeoutMs: input.timeoutMs } : {}),
           ...(input.ttlMs !== undefined ? { ttlMs: input.ttlMs } : {}),
         };
-        const command = await cloud.broker.send(
-          params["id"] as string,
-          input.method,
-          input.params ?? null,
-          options,
-        );
-        ctx.set("Location", `/api/v1/devices/${command.deviceId}/commands/${command.id}`);
+        const deviceId = params["id"] as string;
+        const location = (command: CommandRecord) =>
+          ctx.set("Location", `/api/v1/devices/${command.deviceId}/commands/${command.id}`);
         if (!input.wait) {
+          const command = await cloud.broker.send(deviceId, input.method, input.params ?? null, options);
+          location(command);
           ctx.status = 202;
           ctx.body = command;
           return;
         }
-        const final = await cloud.broker.wait(command.id, (input.ttlMs ?? 0) + command.timeoutMs + 500);
+        const final = await cloud.broker.sendAndWait(deviceId, input.method, input.params ?? null, options);
+        location(final);
         if (!isTerminalStatus(final.status)) {
           throw new HttpError(504, CloudErrorCode.RESULT_TIMEOUT, "no outcome before the deadline", {
             commandId: command.id,

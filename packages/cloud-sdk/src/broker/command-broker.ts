@@ -7,7 +7,7 @@ import {
   type CommandEvent as MachineEvent,
   type ResultPdu,
 } from "@cloudedge/protocol";
-import type { ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, ClusterBus } from "../cluster/cluster-bus.js";
 import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
 import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
@@ -27,6 +27,11 @@ export interface SendOptions {
   ttlMs?: number;
   /** Set by group fan-out. */
   groupId?: string;
+}
+
+export interface SendAndWaitOptions extends SendOptions {
+  /** How long to wait for the outcome. Default: ttlMs + timeoutMs + 1 s. */
+  waitMs?: number;
 }
 
 export interface FanOutItem {
@@ -59,13 +64,27 @@ export interface CommandBrokerOptions {
 }
 
 type Tracked = { deviceId: string; deadline: number | null; expiresAt: number | null };
-/** A command this node wrote to one of its sessions, as of that sending. */
 /**
  * A command sent on one of this node's sessions; `record` is its latest stored version as this
  * node wrote it, so the device's ack and result need no read first (a stale one fails the
  * compare-and-set and is read again).
  */
 type InFlight = { deviceId: string; sessionId: string; attempts: number; record: CommandRecord };
+/**
+ * A listing of a device's queue made on one of this node's sessions; `complete` once every
+ * command it found was sent (or ended) and nothing was requeued for the device since, so the
+ * queue holds only what was created after it — each of which its creator names in its
+ * `deliver` request.
+ */
+type Drained = { sessionId: string; complete: boolean };
+/** Someone waiting for a command's outcome. */
+type Watch = {
+  outcome: Promise<CommandRecord>;
+  done(command: CommandRecord): void;
+  /** After `timeoutMs`, resolves with the stored version (or `fallback` if it cannot be read). */
+  arm(timeoutMs: number, fallback: CommandRecord): void;
+  stop(): void;
+};
 
 /**
  * Command RPC (docs/protocol.md §6): persisted records walking the protocol's command
@@ -82,6 +101,8 @@ export class CommandBroker {
   /** Commands sent on this node's sessions and not yet answered, to requeue when the session ends. */
   private readonly inFlight = new Map<string, InFlight>();
   private readonly waiters = new Map<string, Set<(command: CommandRecord) => void>>();
+  /** Per device held here: the last listing of its queue (see Drained). */
+  private readonly drained = new Map<string, Drained>();
   private readonly timer: unknown;
   private readonly scanTimer: unknown;
   private readonly unsubscribe: () => void;
@@ -96,7 +117,10 @@ export class CommandBroker {
     // `requeueInFlight` already cover it.
     hub.on("online", (session) => void this.flush(session, bus.locate !== undefined));
     hub.on("presence", (event) => {
-      if (!event.online) void this.requeueInFlight(event.deviceId, event.sessionId);
+      if (event.online) return;
+      if (this.drained.get(event.deviceId)?.sessionId === event.sessionId)
+        this.drained.delete(event.deviceId);
+      void this.requeueInFlight(event.deviceId, event.sessionId);
     });
     // Acks and results of one device are handled in arrival order: a result racing its own
     // ack would otherwise lose the compare-and-set and be dropped.
@@ -105,13 +129,17 @@ export class CommandBroker {
       else if (pdu.type === "result")
         void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
     });
-    hub.onDeliver((session) => this.flush(session));
-    // Results recorded by other nodes wake waiters here (and end our tracking of them).
+    hub.onDeliver((session, command) => this.flush(session, false, command));
+    // Results recorded by other nodes wake waiters here (and end our tracking of them);
+    // commands requeued by other nodes mean a device's queue must be listed again.
     this.unsubscribe = bus.subscribe((event) => {
-      if (event.type === "command" && isTerminalStatus(event.command.status)) {
+      if (event.type !== "command") return;
+      if (isTerminalStatus(event.command.status)) {
         this.tracked.delete(event.command.id);
         this.inFlight.delete(event.command.id);
         this.settle(event.command);
+      } else if (event.command.status === "QUEUED" && event.command.attempts > 0) {
+        this.drained.delete(event.command.deviceId);
       }
     });
     this.timer = this.clock.setInterval(() => void this.sweep(), options.sweepMs ?? 1000);
@@ -165,11 +193,43 @@ export class CommandBroker {
   }
 
   /** Creates a command and starts delivering it; resolves with the record at once. */
-  async send(
+  send(deviceId: string, method: string, params: unknown, options: SendOptions = {}): Promise<CommandRecord> {
+    return this.create(deviceId, method, params, options);
+  }
+
+  /**
+   * Sends and waits: resolves with the command once terminal, or as it stands when
+   * `waitMs` passes. Unlike `send` then `wait`, the outcome is watched from before the
+   * command exists, so neither needs to read it back from the store.
+   */
+  async sendAndWait(
     deviceId: string,
     method: string,
     params: unknown,
-    options: SendOptions = {},
+    options: SendAndWaitOptions = {},
+  ): Promise<CommandRecord> {
+    let watch: Watch | undefined;
+    let sent: CommandRecord;
+    try {
+      sent = await this.create(deviceId, method, params, options, (id) => {
+        watch = this.watch(id);
+      });
+    } catch (error) {
+      watch?.stop();
+      throw error;
+    }
+    const w = watch as Watch;
+    if (isTerminalStatus(sent.status)) w.done(sent);
+    else w.arm(options.waitMs ?? (options.ttlMs ?? 0) + sent.timeoutMs + 1_000, sent);
+    return w.outcome;
+  }
+
+  private async create(
+    deviceId: string,
+    method: string,
+    params: unknown,
+    options: SendOptions,
+    onId?: (commandId: string) => void,
   ): Promise<CommandRecord> {
     if (this.closed) throw new CloudError(CloudErrorCode.SHUTTING_DOWN, "the server is shutting down", 503);
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
@@ -195,13 +255,14 @@ export class CommandBroker {
       createdAt: now,
       updatedAt: now,
     };
+    onId?.(command.id);
     await this.options.store.commands.create(command);
     this.track(command);
     this.changed(command);
 
     let reply: Awaited<ReturnType<ClusterBus["request"]>>;
     try {
-      reply = await this.options.bus.request(deviceId, { kind: "deliver" });
+      reply = await this.options.bus.request(deviceId, { kind: "deliver", command });
     } catch (error) {
       // The bus could not ask (e.g. NATS is down): the caller gets the error, so the command
       // must not run later behind its back.
@@ -222,14 +283,15 @@ export class CommandBroker {
         new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
       );
     }
+    // The holder answers with the version it wrote on sending it; otherwise (queued, or
+    // sent by a listing that found it) the store says where it stands.
+    if (reply !== "no_responders" && reply.command?.id === command.id) return reply.command;
     return (await this.options.store.commands.get(command.id)) ?? command;
   }
 
   /** Sends and waits for the outcome: the device's result data, or a CommandFailedError. */
   async call(deviceId: string, method: string, params: unknown, options: SendOptions = {}): Promise<unknown> {
-    const sent = await this.send(deviceId, method, params, options);
-    const waitMs = (options.ttlMs ?? 0) + sent.timeoutMs + 1_000;
-    const final = await this.wait(sent.id, waitMs);
+    const final = await this.sendAndWait(deviceId, method, params, options);
     const error = errorForCommand(final);
     if (error) throw error;
     if (final.status !== "SUCCEEDED") {
@@ -242,6 +304,21 @@ export class CommandBroker {
   async wait(commandId: string, timeoutMs: number): Promise<CommandRecord> {
     // Register before reading: an outcome recorded (on any node) while the read is in
     // flight must not slip between the read and the registration.
+    const watch = this.watch(commandId);
+    let current: CommandRecord;
+    try {
+      current = await this.get(commandId);
+    } catch (error) {
+      watch.stop();
+      throw error;
+    }
+    if (isTerminalStatus(current.status)) watch.done(current);
+    else watch.arm(timeoutMs, current);
+    return watch.outcome;
+  }
+
+  /** Registers for the command's outcome, recorded on this node or (through the bus) any other. */
+  private watch(commandId: string): Watch {
     const set = this.waiters.get(commandId) ?? new Set<(command: CommandRecord) => void>();
     this.waiters.set(commandId, set);
     let resolveWait: (command: CommandRecord) => void = () => {};
@@ -257,24 +334,18 @@ export class CommandBroker {
       if (set.size === 0 && this.waiters.get(commandId) === set) this.waiters.delete(commandId);
     };
     const done = (command: CommandRecord) => {
+      if (finished) return;
       stop();
       resolveWait(command);
     };
     set.add(done);
-    let current: CommandRecord;
-    try {
-      current = await this.get(commandId);
-    } catch (error) {
-      stop();
-      throw error;
-    }
-    if (isTerminalStatus(current.status)) done(current);
-    else if (!finished) {
+    const arm = (timeoutMs: number, fallback: CommandRecord) => {
+      if (finished) return;
       timer = this.clock.setTimeout(() => {
-        void this.get(commandId).then(done, () => done(current));
+        void this.get(commandId).then(done, () => done(fallback));
       }, timeoutMs);
-    }
-    return outcome;
+    };
+    return { outcome, done, arm, stop };
   }
 
   async get(commandId: string): Promise<CommandRecord> {
@@ -358,51 +429,77 @@ export class CommandBroker {
    * (`takeOver`), SENT/DELIVERED commands of the device belong to an older session (one
    * session per device) — possibly on a node that died without requeueing them — so they
    * are requeued and redelivered first (§6.2; the device dedupes by id).
+   *
+   * `created` is a command just created, named by its creator's `deliver` request. When this
+   * session's last listing of the queue is complete (see Drained), it is sent without
+   * listing again; the reply carries the version written on sending it either way.
    */
-  private flush(session: Session, takeOver = false): Promise<boolean> {
-    return this.perDevice.run(session.deviceId, async () => {
+  private flush(session: Session, takeOver = false, created?: CommandRecord): Promise<BusReply> {
+    const { deviceId } = session;
+    return this.perDevice.run(deviceId, async () => {
+      const last = this.drained.get(deviceId);
+      if (created?.deviceId === deviceId && !takeOver && last?.sessionId === session.id && last.complete) {
+        if (session.closed) return { ok: false };
+        const sent = await this.deliverOne(session, created);
+        return sent ? { ok: true, command: sent } : { ok: true };
+      }
+      const listing: Drained = { sessionId: session.id, complete: false };
+      this.drained.set(deviceId, listing);
       if (takeOver) {
-        const stale = await this.options.store.commands.listByDevice(session.deviceId, {
+        const stale = await this.options.store.commands.listByDevice(deviceId, {
           status: ["SENT", "DELIVERED"],
           limit: 1000,
         });
         for (const command of stale.items) await this.move(command, "requeue", {});
+        // Those requeues were this listing's own doing.
+        this.drained.set(deviceId, listing);
       }
-      const queued = await this.options.store.commands.listQueued(session.deviceId);
+      const queued = await this.options.store.commands.listQueued(deviceId);
+      let named: CommandRecord | undefined;
       for (const command of queued) {
-        if (session.closed) return false;
-        const now = this.clock.now();
-        if (command.deadline !== null && command.deadline <= now) {
-          await this.move(command, "timeout", { error: timeoutError("SENT") });
-          continue;
-        }
-        if (command.attempts === 0 && command.expiresAt !== null && command.expiresAt <= now) {
-          await this.move(command, "expire", {});
-          continue;
-        }
-        // The deadline counts from the first sending; redeliveries keep it.
-        const deadline = command.deadline ?? now + command.timeoutMs;
-        const sent = await this.move(command, "send", { deadline, attempts: command.attempts + 1 });
-        if (!sent) continue; // canceled or taken meanwhile
-        const ok = this.options.hub.send(session.deviceId, {
-          type: "cmd",
-          id: sent.id,
-          method: sent.method,
-          ...(sent.params !== null ? { params: sent.params } : {}),
-          deadline,
-          timeoutMs: Math.max(0, deadline - now),
-        });
-        if (!ok) await this.move(sent, "requeue", {});
-        else
-          this.inFlight.set(sent.id, {
-            deviceId: sent.deviceId,
-            sessionId: session.id,
-            attempts: sent.attempts,
-            record: sent,
-          });
+        if (session.closed) return { ok: false };
+        const sent = await this.deliverOne(session, command);
+        if (sent && sent.id === created?.id) named = sent;
       }
-      return true;
+      if (this.drained.get(deviceId) === listing && !session.closed) listing.complete = true;
+      return named ? { ok: true, command: named } : { ok: true };
     });
+  }
+
+  /** Sends one QUEUED command on the session (or ends it, past its deadline or TTL); the sent version. */
+  private async deliverOne(session: Session, command: CommandRecord): Promise<CommandRecord | undefined> {
+    const now = this.clock.now();
+    if (command.deadline !== null && command.deadline <= now) {
+      await this.move(command, "timeout", { error: timeoutError("SENT") });
+      return undefined;
+    }
+    if (command.attempts === 0 && command.expiresAt !== null && command.expiresAt <= now) {
+      await this.move(command, "expire", {});
+      return undefined;
+    }
+    // The deadline counts from the first sending; redeliveries keep it.
+    const deadline = command.deadline ?? now + command.timeoutMs;
+    const sent = await this.move(command, "send", { deadline, attempts: command.attempts + 1 });
+    if (!sent) return undefined; // canceled or taken meanwhile
+    const ok = this.options.hub.send(session.deviceId, {
+      type: "cmd",
+      id: sent.id,
+      method: sent.method,
+      ...(sent.params !== null ? { params: sent.params } : {}),
+      deadline,
+      timeoutMs: Math.max(0, deadline - now),
+    });
+    if (!ok) {
+      await this.move(sent, "requeue", {});
+      return undefined;
+    }
+    this.inFlight.set(sent.id, {
+      deviceId: sent.deviceId,
+      sessionId: session.id,
+      attempts: sent.attempts,
+      record: sent,
+    });
+    return sent;
   }
 
   /**
@@ -512,6 +609,8 @@ export class CommandBroker {
   }
 
   private changed(command: CommandRecord): void {
+    // A requeued command is back in its device's queue: the next delivery lists the queue.
+    if (command.status === "QUEUED" && command.attempts > 0) this.drained.delete(command.deviceId);
     if (command.status === "QUEUED" || isTerminalStatus(command.status)) this.inFlight.delete(command.id);
     else {
       const sent = this.inFlight.get(command.id);

@@ -1,15 +1,24 @@
 import type { CloudEvent, PresenceReason } from "../events.js";
+import type { CommandRecord } from "../repos/types.js";
 
 /** Something one node asks of the node that holds a device's session. */
 export type BusRequest =
-  /** Send the device its QUEUED commands now. */
-  | { kind: "deliver" }
+  /**
+   * Send the device its QUEUED commands now. `command` is the one just created, as its
+   * creator wrote it: the holder may send it without reading the queue when it knows the
+   * queue held nothing else, and replies with the version it wrote when sending it.
+   */
+  | { kind: "deliver"; command?: CommandRecord }
   /** Push a desired-state change to the device. */
   | { kind: "desired"; version: number; patch: Record<string, unknown>; full?: boolean }
   /** Close the device's session (unless it is `keepSessionId`, the one that just took over). */
   | { kind: "disconnect"; closeCode: number; reason: PresenceReason; keepSessionId?: string };
 
-export type BusReply = { ok: boolean };
+export type BusReply = {
+  ok: boolean;
+  /** For a `deliver` naming a command: that command as the holder wrote it on sending it. */
+  command?: CommandRecord;
+};
 
 /** Handles requests for devices this node holds. */
 export type BusHandler = (deviceId: string, request: BusRequest) => Promise<BusReply>;

@@ -17,9 +17,9 @@ import {
 import { EventEmitter } from "eventemitter3";
 import type { AuthOutcome, DeviceAuthenticator } from "../auth/device-authenticator.js";
 import type { ResumeTokens } from "../auth/resume-tokens.js";
-import type { ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, ClusterBus } from "../cluster/cluster-bus.js";
 import type { PresenceEvent, PresenceReason } from "../events.js";
-import type { DeviceRepository } from "../repos/types.js";
+import type { CommandRecord, DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import type { ConnectionHandle, DeviceConnection } from "./connection.js";
@@ -74,6 +74,9 @@ export interface DeviceHubEvents {
   /** A handshake failed (for the event log and metrics); never carries credentials. */
   authFailed: (failure: { deviceId?: string; reason: string; remoteAddress: string; at: number }) => void;
 }
+
+/** Sends a session its queued commands; `command` is one just created, named by the request. */
+export type DeliverHandler = (session: Session, command?: CommandRecord) => Promise<BusReply>;
 
 type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string | Uint8Array> };
 
@@ -154,14 +157,14 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
         };
       }
       // "deliver" is handled by the broker, which registers through onDeliver.
-      return { ok: (await this.deliverHandler?.(session)) ?? false };
+      return (await this.deliverHandler?.(session, request.command)) ?? { ok: false };
     });
   }
 
-  private deliverHandler: ((session: Session) => Promise<boolean>) | undefined;
+  private deliverHandler: DeliverHandler | undefined;
 
   /** The broker's hook: send queued commands to a session when asked through the bus. */
-  onDeliver(handler: (session: Session) => Promise<boolean>): void {
+  onDeliver(handler: DeliverHandler): void {
     this.deliverHandler = handler;
   }
 

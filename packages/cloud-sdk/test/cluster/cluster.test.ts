@@ -68,6 +68,36 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
     for (const agent of agents) await agent.stop();
   });
 
+  it("a command sent through another node comes back as the holder sent it: no node reads it or lists the queue", async () => {
+    const agent = await agentOn(2, "unread");
+    // The holder lists the device's queue once per session (at the latest for this first command).
+    await node(0).cloud.broker.call(agent.deviceId, "warm.up", null, { timeoutMs: 5_000 });
+    const reads: string[] = [];
+    const restore: Array<() => void> = [];
+    for (const n of [node(0), node(2)]) {
+      const { commands } = n.store;
+      const { get, listQueued } = commands;
+      commands.get = (id) => {
+        reads.push(`${n.nodeId} get`);
+        return get.call(commands, id);
+      };
+      commands.listQueued = (id) => {
+        reads.push(`${n.nodeId} listQueued`);
+        return listQueued.call(commands, id);
+      };
+      restore.push(() => Object.assign(commands, { get, listQueued }));
+    }
+    agent.behaviour = "ack-only";
+    const sent = await node(0).cloud.broker.send(agent.deviceId, "long.job", null, { timeoutMs: 5_000 });
+    expect(sent).toMatchObject({ status: "SENT", attempts: 1, deadline: expect.any(Number) });
+    agent.behaviour = "answer";
+    const final = await node(0).cloud.broker.sendAndWait(agent.deviceId, "quick", null, { timeoutMs: 5_000 });
+    expect(final).toMatchObject({ status: "SUCCEEDED", result: { by: agent.deviceId, method: "quick" } });
+    for (const undo of restore) undo();
+    expect(reads).toEqual([]);
+    await agent.stop();
+  });
+
   it("events of a device on one node reach every node: presence, status, state, commands", async () => {
     const agent = await agentOn(2, "watched");
     const id = agent.deviceId;
