@@ -178,6 +178,40 @@ describe("store work per command", () => {
     expect((await store.commands.get(sent.id))?.status).toBe("SUCCEEDED");
   });
 
+  it("an ack and result that arrive together take one write (SENT → SUCCEEDED); an ack alone is recorded", async () => {
+    const store = createMemoryStore();
+    const { cloud, online } = await setup({}, store);
+    const { device, conn } = await online();
+    const writes: string[] = [];
+    const transition = store.commands.transition.bind(store.commands);
+    store.commands.transition = (id, expected, patch, basis) => {
+      writes.push(`${expected}→${patch.status}`);
+      return transition(id, expected, patch, basis);
+    };
+    const statuses: string[] = [];
+    cloud.events.on("event", (e) => e.type === "command" && statuses.push(e.command.status));
+
+    const quick = cloud.broker.sendAndWait(device.id, "quick", null, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    const first = conn.last("cmd")!.id;
+    conn.sendPdu({ type: "ack", id: first });
+    conn.sendPdu({ type: "result", id: first, ok: true, data: 1 });
+    expect(await quick).toMatchObject({ status: "SUCCEEDED", result: 1 });
+    expect(writes).toEqual(["QUEUED→SENT", "SENT→SUCCEEDED"]);
+    expect(statuses).toEqual(["QUEUED", "SENT", "SUCCEEDED"]);
+
+    writes.length = 0;
+    statuses.length = 0;
+    const slow = cloud.broker.sendAndWait(device.id, "slow", null, { timeoutMs: 5_000 });
+    await until(() => conn.of("cmd").length === 2, "second cmd");
+    const second = conn.last("cmd")!.id;
+    conn.sendPdu({ type: "ack", id: second });
+    await until(() => statuses.includes("DELIVERED"), "DELIVERED");
+    conn.sendPdu({ type: "result", id: second, ok: true, data: 2 });
+    expect(await slow).toMatchObject({ status: "SUCCEEDED", result: 2 });
+    expect(writes).toEqual(["QUEUED→SENT", "SENT→DELIVERED", "DELIVERED→SUCCEEDED"]);
+  });
+
   it("after a requeue anywhere in the cluster, the queue is listed again: the requeued command goes first", async () => {
     const store = createMemoryStore();
     const { cloud, online, clock } = await setup({}, store);

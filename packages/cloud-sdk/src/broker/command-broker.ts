@@ -101,6 +101,8 @@ export class CommandBroker {
   /** Commands sent on this node's sessions and not yet answered, to requeue when the session ends. */
   private readonly inFlight = new Map<string, InFlight>();
   private readonly waiters = new Map<string, Set<(command: CommandRecord) => void>>();
+  /** Acks received and not yet being written ("sessionId commandId"); a result drops its ack's. */
+  private readonly acking = new Set<string>();
   /** Per device held here: the last listing of its queue (see Drained). */
   private readonly drained = new Map<string, Drained>();
   private readonly timer: unknown;
@@ -123,11 +125,20 @@ export class CommandBroker {
       void this.requeueInFlight(event.deviceId, event.sessionId);
     });
     // Acks and results of one device are handled in arrival order: a result racing its own
-    // ack would otherwise lose the compare-and-set and be dropped.
+    // ack would otherwise lose the compare-and-set and be dropped. A result that arrives
+    // before its ack's write has begun (typically in the same read, for a quick method)
+    // makes that write moot: the command goes SENT → outcome in one write (§6.1).
     hub.on("pdu", (session, pdu) => {
-      if (pdu.type === "ack") void this.perDevice.run(session.deviceId, () => this.onAck(session, pdu.id));
-      else if (pdu.type === "result")
+      if (pdu.type === "ack") {
+        const key = `${session.id} ${pdu.id}`;
+        this.acking.add(key);
+        void this.perDevice.run(session.deviceId, () =>
+          this.acking.delete(key) ? this.onAck(session, pdu.id) : Promise.resolve(),
+        );
+      } else if (pdu.type === "result") {
+        this.acking.delete(`${session.id} ${pdu.id}`);
         void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
+      }
     });
     hub.onDeliver((session, command) => this.flush(session, false, command));
     // Results recorded by other nodes wake waiters here (and end our tracking of them);
