@@ -24,6 +24,8 @@ import type {
 import { decode, deviceToken, encode, nameToken } from "./nats-names.js";
 import { NatsPresence } from "./nats-presence.js";
 
+const textEncoder = new TextEncoder();
+
 export interface NatsClusterBusOptions {
   /** NATS server URL(s). Default "nats://127.0.0.1:4222". Ignored with `connection`. */
   servers?: string | string[];
@@ -59,7 +61,9 @@ export interface NatsClusterBusOptions {
  * 503 at once: "no_responders", with no lookup on the hot path. A SIGKILLed node's TCP
  * connection closes, and its subscriptions go with it. Presence (`locate`, orphans of dead
  * nodes) is NatsPresence. Events go to `<prefix>.ev.<instance>`: local subscribers get them
- * synchronously, other nodes through NATS (each node skips its own echo).
+ * synchronously, other nodes through NATS (each node skips its own echo). The events of one
+ * turn of the event loop travel as one message (a JSON array; a lone event as itself): under
+ * load a node publishes one message per turn instead of one per event.
  *
  * Every node of a cluster should register an orphan handler (a Cloud does): the reaping
  * node reports each orphan only to its own handlers.
@@ -75,6 +79,10 @@ export class NatsClusterBus implements ClusterBus {
   private presence!: NatsPresence;
   private handler: BusHandler | undefined;
   private eventsSub: Subscription | undefined;
+  /** Events published this turn of the event loop, JSON-encoded, not yet sent. */
+  private outgoing: string[] = [];
+  private outgoingChars = 0;
+  private flushTimer: NodeJS.Immediate | undefined;
   /** False while the connection to NATS is down (it reconnects by itself). */
   private connected = true;
   private closed = false;
@@ -98,6 +106,8 @@ export class NatsClusterBus implements ClusterBus {
         servers: options.servers ?? "nats://127.0.0.1:4222",
         name: `cloudedge-${nodeId}`,
         maxReconnectAttempts: -1,
+        // An Error (with its stack) per request, only to decorate timeouts: not on a hot path.
+        noAsyncTraces: true,
         ...options.connectionOptions,
       }));
     const bus = new NatsClusterBus(nc, { ...options, nodeId });
@@ -157,7 +167,39 @@ export class NatsClusterBus implements ClusterBus {
 
   async publish(event: CloudEvent): Promise<void> {
     this.deliver(event);
-    if (!this.closed) this.nc.publish(this.eventSubject, encode(event));
+    if (this.closed) return;
+    const json = JSON.stringify(event);
+    if (this.outgoingChars + json.length > this.batchChars) this.flushEvents();
+    this.outgoing.push(json);
+    this.outgoingChars += json.length + 1;
+    this.flushTimer ??= setImmediate(() => this.flushEvents());
+  }
+
+  /**
+   * Characters per batch: a quarter of the server's max_payload (1 MiB by default), so a
+   * batch fits even if every character takes three bytes. A larger event goes alone.
+   */
+  private get batchChars(): number {
+    return Math.floor((this.nc.info?.max_payload ?? 1_048_576) / 4);
+  }
+
+  /** Sends what this turn published, as one message. */
+  private flushEvents(): void {
+    if (this.flushTimer) clearImmediate(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.outgoing;
+    if (batch.length === 0) return;
+    this.outgoing = [];
+    this.outgoingChars = 0;
+    try {
+      this.nc.publish(
+        this.eventSubject,
+        textEncoder.encode(batch.length === 1 ? batch[0] : `[${batch.join(",")}]`),
+      );
+    } catch (error) {
+      // Closed meanwhile, or one oversized event: other nodes miss these (events are at most once).
+      this.logger.warn({ events: batch.length, err: String(error) }, "cluster events not published");
+    }
   }
 
   subscribe(listener: (event: CloudEvent) => void): () => void {
@@ -248,11 +290,14 @@ export class NatsClusterBus implements ClusterBus {
   }
 
   private onRemoteEvent(msg: Msg): void {
+    let events: CloudEvent | CloudEvent[];
     try {
-      this.deliver(decode<CloudEvent>(msg.data));
+      events = decode<CloudEvent | CloudEvent[]>(msg.data);
     } catch {
-      // not an event of ours
+      return; // not an event of ours
     }
+    if (Array.isArray(events)) for (const event of events) this.deliver(event);
+    else this.deliver(events);
   }
 
   private deliver(event: CloudEvent): void {
@@ -282,6 +327,7 @@ export class NatsClusterBus implements ClusterBus {
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.allSettled([...this.held.keys()].map((deviceId) => this.release(deviceId)));
+    this.flushEvents();
     this.closed = true;
     await this.presence.close();
     try {

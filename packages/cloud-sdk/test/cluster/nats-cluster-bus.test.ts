@@ -91,6 +91,41 @@ describe("NatsClusterBus (real NATS)", () => {
     expect(seen).toEqual([[event], [event], [event]]);
   });
 
+  it("the events of one turn travel as one message, in order; a batch never outgrows the payload limit", async () => {
+    const [from, to] = await Promise.all(["b1", "b2"].map((id) => cluster.bus(id)));
+    const seen: CloudEvent[] = [];
+    to?.subscribe((event) => seen.push(event));
+    const raw = await cluster.connection();
+    const messages: number[] = [];
+    raw.subscribe(`${cluster.prefix}.ev.*`, { callback: (_err, msg) => messages.push(msg.data.length) });
+    await raw.flush();
+    const event = (n: number, padding = ""): CloudEvent => {
+      const deviceId = String(7000 + n);
+      return {
+        type: "status",
+        deviceId,
+        at: n,
+        status: { deviceId, ts: n, receivedAt: n, data: { padding } },
+      };
+    };
+    const burst = Array.from({ length: 50 }, (_, n) => event(n));
+    for (const e of burst) void from?.publish(e);
+    await until(() => seen.length === 50 && messages.length > 0, "the burst arrived");
+    expect(seen).toEqual(burst);
+    expect(messages).toHaveLength(1);
+
+    // 1 MiB max_payload here: a quarter of it per batch, so four 100 KB events make two messages.
+    const big = Array.from({ length: 4 }, (_, n) => event(100 + n, "x".repeat(100_000)));
+    seen.length = 0;
+    messages.length = 0;
+    for (const e of big) void from?.publish(e);
+    await until(() => seen.length === 4 && messages.length >= 2, "the big ones arrived");
+    expect(seen).toEqual(big);
+    expect(messages).toHaveLength(2);
+    expect(Math.max(...messages)).toBeLessThanOrEqual((raw.info?.max_payload ?? 0) / 4);
+    await raw.close();
+  });
+
   it("locate names the live holder; a late release never deletes a newer holder's entry", async () => {
     const a = await node("loc-a");
     const b = await node("loc-b");
