@@ -183,6 +183,11 @@ describe("store work per command", () => {
     const { cloud, online } = await setup({}, store);
     const { device, conn } = await online();
     const writes: string[] = [];
+    const create = store.commands.create.bind(store.commands);
+    store.commands.create = (command) => {
+      writes.push(`create ${command.status}`);
+      return create(command);
+    };
     const transition = store.commands.transition.bind(store.commands);
     store.commands.transition = (id, expected, patch, basis) => {
       writes.push(`${expected}→${patch.status}`);
@@ -197,7 +202,7 @@ describe("store work per command", () => {
     conn.sendPdu({ type: "ack", id: first });
     conn.sendPdu({ type: "result", id: first, ok: true, data: 1 });
     expect(await quick).toMatchObject({ status: "SUCCEEDED", result: 1 });
-    expect(writes).toEqual(["QUEUED→SENT", "SENT→SUCCEEDED"]);
+    expect(writes).toEqual(["create SENT", "SENT→SUCCEEDED"]);
     expect(statuses).toEqual(["QUEUED", "SENT", "SUCCEEDED"]);
 
     writes.length = 0;
@@ -209,7 +214,7 @@ describe("store work per command", () => {
     await until(() => statuses.includes("DELIVERED"), "DELIVERED");
     conn.sendPdu({ type: "result", id: second, ok: true, data: 2 });
     expect(await slow).toMatchObject({ status: "SUCCEEDED", result: 2 });
-    expect(writes).toEqual(["QUEUED→SENT", "SENT→DELIVERED", "DELIVERED→SUCCEEDED"]);
+    expect(writes).toEqual(["create SENT", "SENT→DELIVERED", "DELIVERED→SUCCEEDED"]);
   });
 
   it("after a requeue anywhere in the cluster, the queue is listed again: the requeued command goes first", async () => {

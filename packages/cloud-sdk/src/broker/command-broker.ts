@@ -7,8 +7,8 @@ import {
   type CommandEvent as MachineEvent,
   type ResultPdu,
 } from "@cloudedge/protocol";
-import type { BusReply, ClusterBus } from "../cluster/cluster-bus.js";
-import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
+import type { BusReply, BusRequest, ClusterBus } from "../cluster/cluster-bus.js";
+import { CloudError, CloudErrorCode, ConflictError, NotFoundError, ValidationError } from "../errors.js";
 import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
 import type { DeviceHub } from "../hub/device-hub.js";
@@ -77,6 +77,7 @@ type InFlight = { deviceId: string; sessionId: string; attempts: number; record:
  * `deliver` request.
  */
 type Drained = { sessionId: string; complete: boolean };
+type DeliverRequest = Omit<Extract<BusRequest, { kind: "deliver" }>, "kind">;
 /** Someone waiting for a command's outcome. */
 type Watch = {
   outcome: Promise<CommandRecord>;
@@ -140,7 +141,7 @@ export class CommandBroker {
         void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
       }
     });
-    hub.onDeliver((session, command) => this.flush(session, false, command));
+    hub.onDeliver((session, request) => this.flush(session, false, request));
     // Results recorded by other nodes wake waiters here (and end our tracking of them);
     // commands requeued by other nodes mean a device's queue must be listed again.
     this.unsubscribe = bus.subscribe((event) => {
@@ -267,37 +268,67 @@ export class CommandBroker {
       updatedAt: now,
     };
     onId?.(command.id);
-    await this.options.store.commands.create(command);
     this.track(command);
-    this.changed(command);
 
+    // The node holding the device stores the command as it sends it (one write where a
+    // stored QUEUED command and its sending took two); whoever else finds it unstored below
+    // stores it here.
     let reply: Awaited<ReturnType<ClusterBus["request"]>>;
     try {
-      reply = await this.options.bus.request(deviceId, { kind: "deliver", command });
+      reply = await this.options.bus.request(deviceId, { kind: "deliver", command, unsaved: true });
     } catch (error) {
       // The bus could not ask (e.g. NATS is down): the caller gets the error, so the command
       // must not run later behind its back.
       const code = error instanceof CloudError ? error.code : CloudErrorCode.CLUSTER_UNAVAILABLE;
-      await this.move(command, "fail", { error: { code, message: "the command could not be routed" } }).catch(
-        () => undefined,
-      );
+      const stored = await this.store(command).catch(() => undefined);
+      if (stored === command) {
+        await this.move(stored, "fail", {
+          error: { code, message: "the command could not be routed" },
+        }).catch(() => undefined);
+      }
       throw error;
     }
-    if (reply === "no_responders" && command.expiresAt === null) {
-      // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
-      const failed = await this.move(command, "fail", {
-        error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
-      });
-      const final = failed ?? (await this.get(command.id));
-      throw (
-        errorForCommand(final) ??
-        new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
-      );
+    if (reply !== "no_responders" && reply.saved) {
+      // The holder answers with the version it wrote on sending it; otherwise (queued, or
+      // sent by a listing that found it) the store says where it stands.
+      if (reply.command?.id === command.id) return reply.command;
+      return (await this.options.store.commands.get(command.id)) ?? command;
     }
-    // The holder answers with the version it wrote on sending it; otherwise (queued, or
-    // sent by a listing that found it) the store says where it stands.
-    if (reply !== "no_responders" && reply.command?.id === command.id) return reply.command;
+    const stored = await this.store(command);
+    if (stored !== command) return stored; // the holder stored it after all, late
+    if (reply === "no_responders") {
+      if (command.expiresAt === null) {
+        // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
+        const failed = await this.move(command, "fail", {
+          error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
+        });
+        const final = failed ?? (await this.get(command.id));
+        throw (
+          errorForCommand(final) ??
+          new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
+        );
+      }
+      return command;
+    }
+    // A holder that took the request but stored nothing delivered nothing either (a node of
+    // an older version that does not store for its creators): ask again now that it is stored.
+    if (reply.ok) await this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
     return (await this.options.store.commands.get(command.id)) ?? command;
+  }
+
+  /**
+   * Stores a new command as QUEUED and announces it; if its id is stored already (another
+   * node stored it meanwhile), returns that version instead.
+   */
+  private async store(command: CommandRecord): Promise<CommandRecord> {
+    try {
+      await this.options.store.commands.create(command);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      return (await this.options.store.commands.get(command.id)) ?? command;
+    }
+    this.changed(command);
+    return command;
   }
 
   /** Sends and waits for the outcome: the device's result data, or a CommandFailedError. */
@@ -441,19 +472,24 @@ export class CommandBroker {
    * session per device) — possibly on a node that died without requeueing them — so they
    * are requeued and redelivered first (§6.2; the device dedupes by id).
    *
-   * `created` is a command just created, named by its creator's `deliver` request. When this
-   * session's last listing of the queue is complete (see Drained), it is sent without
-   * listing again; the reply carries the version written on sending it either way.
+   * `request.command` is a command just created, named by its creator's `deliver` request
+   * (`unsaved`: not stored yet, so this node stores it). When this session's last listing of
+   * the queue is complete (see Drained), it is sent without listing again — stored already
+   * SENT, if unsaved; the reply carries the version written on sending it either way.
    */
-  private flush(session: Session, takeOver = false, created?: CommandRecord): Promise<BusReply> {
+  private flush(session: Session, takeOver = false, request: DeliverRequest = {}): Promise<BusReply> {
     const { deviceId } = session;
+    const created = request.command?.deviceId === deviceId ? request.command : undefined;
+    const unsaved = created !== undefined && request.unsaved === true;
     return this.perDevice.run(deviceId, async () => {
+      if (session.closed) return { ok: false }; // an unsaved command is left to its creator
       const last = this.drained.get(deviceId);
-      if (created?.deviceId === deviceId && !takeOver && last?.sessionId === session.id && last.complete) {
-        if (session.closed) return { ok: false };
-        const sent = await this.deliverOne(session, created);
-        return sent ? { ok: true, command: sent } : { ok: true };
+      if (created && !takeOver && last?.sessionId === session.id && last.complete) {
+        const sent = unsaved ? await this.sendNew(session, created) : await this.deliverOne(session, created);
+        return { ok: true, ...(sent ? { command: sent } : {}), ...(unsaved ? { saved: true } : {}) };
       }
+      if (created && unsaved) await this.store(created);
+      const saved = unsaved ? { saved: true } : {};
       const listing: Drained = { sessionId: session.id, complete: false };
       this.drained.set(deviceId, listing);
       if (takeOver) {
@@ -468,13 +504,39 @@ export class CommandBroker {
       const queued = await this.options.store.commands.listQueued(deviceId);
       let named: CommandRecord | undefined;
       for (const command of queued) {
-        if (session.closed) return { ok: false };
+        if (session.closed) return { ok: false, ...saved };
         const sent = await this.deliverOne(session, command);
         if (sent && sent.id === created?.id) named = sent;
       }
       if (this.drained.get(deviceId) === listing && !session.closed) listing.complete = true;
-      return named ? { ok: true, command: named } : { ok: true };
+      return { ok: true, ...(named ? { command: named } : {}), ...saved };
     });
+  }
+
+  /**
+   * Stores a command just created (never stored yet) as SENT and sends it: one write. Its
+   * creation and sending are announced as two changes, as if stored QUEUED first.
+   */
+  private async sendNew(session: Session, created: CommandRecord): Promise<CommandRecord | undefined> {
+    const now = this.clock.now();
+    const sent: CommandRecord = {
+      ...created,
+      status: "SENT",
+      deadline: now + created.timeoutMs,
+      attempts: 1,
+      updatedAt: now,
+    };
+    try {
+      await this.options.store.commands.create(sent);
+    } catch (error) {
+      if (!(error instanceof ConflictError)) throw error;
+      // Its creator stored it meanwhile (our reply was too late for it): deliver that one.
+      const stored = await this.options.store.commands.get(created.id);
+      return stored?.status === "QUEUED" ? this.deliverOne(session, stored) : undefined;
+    }
+    this.changed(created);
+    this.changed(sent);
+    return this.put(session, sent, now);
   }
 
   /** Sends one QUEUED command on the session (or ends it, past its deadline or TTL); the sent version. */
@@ -492,6 +554,12 @@ export class CommandBroker {
     const deadline = command.deadline ?? now + command.timeoutMs;
     const sent = await this.move(command, "send", { deadline, attempts: command.attempts + 1 });
     if (!sent) return undefined; // canceled or taken meanwhile
+    return this.put(session, sent, now);
+  }
+
+  /** Writes a SENT command to the session's socket (requeued if it cannot be); the sent version. */
+  private async put(session: Session, sent: CommandRecord, now: number): Promise<CommandRecord | undefined> {
+    const deadline = sent.deadline ?? now + sent.timeoutMs;
     const ok = this.options.hub.send(session.deviceId, {
       type: "cmd",
       id: sent.id,

@@ -4,11 +4,13 @@ import type { CommandRecord } from "../repos/types.js";
 /** Something one node asks of the node that holds a device's session. */
 export type BusRequest =
   /**
-   * Send the device its QUEUED commands now. `command` is the one just created, as its
-   * creator wrote it: the holder may send it without reading the queue when it knows the
-   * queue held nothing else, and replies with the version it wrote when sending it.
+   * Send the device its QUEUED commands now. `command` is one just created: the holder may
+   * send it without reading the queue when it knows the queue held nothing else, and
+   * replies with the version it wrote when sending it. With `unsaved`, the creator has not
+   * stored it: the holder stores it (already SENT, when it sends it at once) and says
+   * `saved`; a holder that cannot leaves storing to the creator.
    */
-  | { kind: "deliver"; command?: CommandRecord }
+  | { kind: "deliver"; command?: CommandRecord; unsaved?: boolean }
   /** Push a desired-state change to the device. */
   | { kind: "desired"; version: number; patch: Record<string, unknown>; full?: boolean }
   /** Close the device's session (unless it is `keepSessionId`, the one that just took over). */
@@ -18,6 +20,8 @@ export type BusReply = {
   ok: boolean;
   /** For a `deliver` naming a command: that command as the holder wrote it on sending it. */
   command?: CommandRecord;
+  /** For a `deliver` of an `unsaved` command: the holder stored it. */
+  saved?: boolean;
 };
 
 /** Handles requests for devices this node holds. */

@@ -17,9 +17,9 @@ import {
 import { EventEmitter } from "eventemitter3";
 import type { AuthOutcome, DeviceAuthenticator } from "../auth/device-authenticator.js";
 import type { ResumeTokens } from "../auth/resume-tokens.js";
-import type { BusReply, ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, BusRequest, ClusterBus } from "../cluster/cluster-bus.js";
 import type { PresenceEvent, PresenceReason } from "../events.js";
-import type { CommandRecord, DeviceRepository } from "../repos/types.js";
+import type { DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import type { ConnectionHandle, DeviceConnection } from "./connection.js";
@@ -75,8 +75,11 @@ export interface DeviceHubEvents {
   authFailed: (failure: { deviceId?: string; reason: string; remoteAddress: string; at: number }) => void;
 }
 
-/** Sends a session its queued commands; `command` is one just created, named by the request. */
-export type DeliverHandler = (session: Session, command?: CommandRecord) => Promise<BusReply>;
+/** Sends a session its queued commands (and the one just created that the request names). */
+export type DeliverHandler = (
+  session: Session,
+  request: Extract<BusRequest, { kind: "deliver" }>,
+) => Promise<BusReply>;
 
 type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string | Uint8Array> };
 
@@ -157,7 +160,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
         };
       }
       // "deliver" is handled by the broker, which registers through onDeliver.
-      return (await this.deliverHandler?.(session, request.command)) ?? { ok: false };
+      return (await this.deliverHandler?.(session, request)) ?? { ok: false };
     });
   }
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  type BusRequest,
   type Cloud,
   CloudError,
   type CloudEvent,
@@ -34,9 +35,12 @@ class PresenceBus extends LocalClusterBus {
   }
   /** Makes requests fail as a NATS bus does while NATS is down. */
   down = false;
+  /** What happens to a request on its way (another node's version, a race). */
+  onTheWay: ((request: BusRequest) => Promise<BusRequest>) | undefined;
   override async request(...args: Parameters<LocalClusterBus["request"]>) {
     if (this.down) throw new CloudError("cluster_unavailable", "the cluster bus is unavailable", 503);
-    return super.request(...args);
+    const [deviceId, request, timeoutMs] = args;
+    return super.request(deviceId, this.onTheWay ? await this.onTheWay(request) : request, timeoutMs);
   }
   async locate(deviceId: string): Promise<string | undefined> {
     return this.mine.has(deviceId) ? this.nodeId : this.elsewhere.get(deviceId);
@@ -141,6 +145,55 @@ describe("a new session takes over what an older one left in flight", () => {
     conn.hangUp(1006);
     await settle(20);
     expect(await cloud.broker.get(sent.id)).toMatchObject({ status: "SENT", attempts: 2 });
+  });
+});
+
+describe("who stores a new command", () => {
+  it("the holder stores it as it sends it: one write, announced as QUEUED then SENT", async () => {
+    const { cloud, online, store } = await setup();
+    const { device, conn } = await online();
+    const creates: string[] = [];
+    const create = store.commands.create.bind(store.commands);
+    store.commands.create = (command) => {
+      creates.push(command.status);
+      return create(command);
+    };
+    const statuses: string[] = [];
+    cloud.events.on("event", (e) => e.type === "command" && statuses.push(e.command.status));
+    const sent = await cloud.broker.send(device.id, "x", null, { timeoutMs: 60_000 });
+    expect(sent).toMatchObject({ status: "SENT", attempts: 1 });
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([sent.id]);
+    expect(creates).toEqual(["SENT"]);
+    expect(statuses).toEqual(["QUEUED", "SENT"]);
+    expect(await store.commands.get(sent.id)).toEqual(sent);
+  });
+
+  it("a holder that stores nothing for its creator (an older node) still gets it: the creator stores it and asks again", async () => {
+    const { cloud, online, store, bus } = await setup();
+    const { device, conn } = await online();
+    bus.onTheWay = async (request) => {
+      if (request.kind !== "deliver") return request;
+      const { unsaved: _ignored, ...older } = request;
+      return older;
+    };
+    const sent = await cloud.broker.send(device.id, "x", null, { timeoutMs: 60_000 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    expect(conn.last("cmd")?.id).toBe(sent.id);
+    expect(await store.commands.get(sent.id)).toMatchObject({ status: "SENT", attempts: 1 });
+  });
+
+  it("a creator that stored it first (the holder's answer came too late) gets it sent once, as stored", async () => {
+    const { cloud, online, store, bus } = await setup();
+    const { device, conn } = await online();
+    bus.onTheWay = async (request) => {
+      if (request.kind === "deliver" && request.command) await store.commands.create(request.command);
+      return request;
+    };
+    const sent = await cloud.broker.send(device.id, "x", { a: 1 }, { timeoutMs: 60_000 });
+    expect(sent).toMatchObject({ status: "SENT", attempts: 1, params: { a: 1 } });
+    await settle(5);
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([sent.id]);
+    expect(await store.commands.get(sent.id)).toMatchObject({ status: "SENT", attempts: 1 });
   });
 });
 
