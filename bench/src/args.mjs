@@ -1,5 +1,5 @@
 // Command line: npm run bench -- <scenario> [--devices N] [--rate R] [--duration S]
-//   [--heartbeat-ms H] [--db sqlite|mysql] [--json] [--out DIR] [--no-charts] [--profile]
+//   [--heartbeat-ms H] [--db sqlite|mysql] [--rounds N] [--json] [--out DIR] [--no-charts] [--profile]
 import { parseArgs } from "node:util";
 
 export const SCENARIOS = ["capacity", "heartbeat", "rpc", "storm", "status", "cluster", "fleet"];
@@ -10,7 +10,8 @@ export const USAGE = `usage: npm run bench -- <${[...SCENARIOS, "all"].join("|")
                      status: reports/s); rpc also takes a list: --rate 500,2000,5000
   --duration S       seconds measured per step (default 5)
   --heartbeat-ms H   heartbeat interval the hub announces (default 30000)
-  --db sqlite|mysql  status: which store (default both); cluster: the shared store (default mysql)
+  --db sqlite|mysql  status: which store; cluster: the shared store (default: both)
+  --rounds N         cluster: (same, cross) pairs per rate (default 5)
   --bcrypt-devices N storm: devices in the tokens-disabled (bcrypt) run (default min(devices, 2000))
   --workers N        fleet: the server's worker processes (default ceil(devices / 17000))
   --json             print one JSON object with the figures as the last line
@@ -30,6 +31,7 @@ export function parseCli(argv) {
       db: { type: "string" },
       "bcrypt-devices": { type: "string" },
       workers: { type: "string" },
+      rounds: { type: "string" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
       "no-charts": { type: "boolean", default: false },
@@ -59,6 +61,7 @@ export function parseCli(argv) {
     dbs: db ? [db] : ["mysql", "sqlite"],
     bcryptDevices: int("bcrypt-devices", values["bcrypt-devices"]),
     workers: int("workers", values.workers),
+    rounds: int("rounds", values.rounds),
     json: values.json,
     out: values.out,
     charts: !values["no-charts"],

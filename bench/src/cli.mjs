@@ -53,6 +53,7 @@ async function main() {
       dbs: cli.dbs,
       bcryptDevices: cli.bcryptDevices,
       workers: cli.workers,
+      rounds: cli.rounds,
     };
     const result = await RUNNERS[name](options);
     const runS = Math.round((Date.now() - started) / 1000);

@@ -19,8 +19,8 @@ import {
   scratchStore,
 } from "../util.mjs";
 
-/** Same/cross pairs per rate; each figure is the median over them. */
-const ROUNDS = 3;
+/** Same/cross pairs per rate by default; each figure is the median over them. */
+const ROUNDS = 5;
 /**
  * Default rates: the #7 target's 1,000/s and 300/s, which this 2-core machine's MySQL
  * command path sustains (at 1,000/s it saturates in both modes: then the difference is queueing).
@@ -65,16 +65,43 @@ function summarise(steps) {
 }
 
 /**
- * The shared store is MySQL unless `--db sqlite` alone was given (one SQLite file, WAL, the
- * one-machine cluster of docs/operations.md).
- * @param {{devices: number, heartbeatMs: number, durationS: number, rates?: number[], dbs?: string[]}} options
+ * The store whose figures decide the target: one SQLite file (WAL) shared by both nodes, the
+ * one-machine cluster of docs/operations.md. The target is about what routing adds, and both
+ * modes share the store; on this 2-core machine MariaDB competes for the cores with both
+ * nodes, NATS and the generator (the machine is ~80 % busy at 1,000/s), so there both modes'
+ * p99 is mostly waiting for a core. The MySQL figures are reported beside it.
+ */
+const JUDGED_ON = "sqlite";
+
+/**
+ * Runs the comparison on each store of `dbs` (default both: SQLite, then MySQL), each with
+ * its own two nodes and fleet.
+ * @param {{devices: number, heartbeatMs: number, durationS: number, rates?: number[], dbs?: string[], rounds?: number}} options
  */
 export async function cluster(options) {
+  const dbs = [...(options.dbs ?? ["sqlite", "mysql"])].sort((a, b) =>
+    a === JUDGED_ON ? -1 : b === JUDGED_ON ? 1 : 0,
+  );
+  const stores = [];
+  for (const db of dbs) stores.push(await onStore(db, options));
+  const judged = stores.find((f) => f.db === JUDGED_ON) ?? stores[0];
+  return {
+    devices: options.devices,
+    rounds: options.rounds ?? ROUNDS,
+    judgedOn: judged.db,
+    ...judged,
+    stores: stores.map(({ steps: _steps, ...figures }) => figures),
+    steps: stores.flatMap((f) => f.steps.map((step) => ({ db: f.db, ...step }))),
+  };
+}
+
+/** Same vs cross on one store: two nodes over it, the fleet on node B. */
+async function onStore(db, options) {
   const { devices, heartbeatMs, durationS } = options;
   const rates = options.rates ?? DEFAULT_RATES;
-  const db = options.dbs?.length === 1 ? options.dbs[0] : "mysql";
+  const rounds = options.rounds ?? ROUNDS;
   progress(
-    `cluster: ${devices} devices on node B, ${rates.join(", ")}/s, ${ROUNDS} × (same, cross) of ${durationS} s each, ${db} store`,
+    `cluster: ${devices} devices on node B, ${rates.join(", ")}/s, ${rounds} × (same, cross) of ${durationS} s each, ${db} store`,
   );
   const store = scratchStore(db);
   const prefix = scratchNatsPrefix("cluster");
@@ -113,7 +140,7 @@ export async function cluster(options) {
     for (const rate of rates) {
       const args = { rate, durationS, warmupS: 1, timeoutMs: 10_000, ids };
       const ofRate = [];
-      for (let r = 1; r <= ROUNDS; r++) {
+      for (let r = 1; r <= rounds; r++) {
         for (const [mode, driver] of modes) {
           const s = { rate, round: r, ...(await step(mode, driver, nodes, args, pids)) };
           ofRate.push(s);
@@ -139,10 +166,8 @@ export async function cluster(options) {
     // The headline is the target rate's (the last one run when it was not among them).
     const head = byRate.find((r) => r.rate === TARGET_RATE) ?? byRate.at(-1);
     return {
-      devices,
       connected: connected.connected,
       db,
-      rounds: ROUNDS,
       ...head,
       // Failed calls are not in the percentiles (a timed-out command is the slowest of all):
       // a run with any, or a saturated one, cannot meet a latency target.
