@@ -107,7 +107,10 @@ export function targetRows(results) {
           (st) =>
             `${st.db}: added p99 ${fmt(st.addedP99Ms, " ms")}, p50 ${fmt(st.addedP50Ms, " ms")} ` +
             `(same → cross: p99 ${fmt(st.same.p99)} → ${fmt(st.cross.p99, " ms")}, p50 ${fmt(st.same.p50)} → ${fmt(st.cross.p50, " ms")}; ` +
-            `failed calls ${fmt(st.same.errors)} / ${fmt(st.cross.errors)})` +
+            `failed calls ${fmt(st.same.errors)} / ${fmt(st.cross.errors)}` +
+            (st.nats
+              ? `; bare-NATS floor of the extra hops p50 ${fmt(st.nats.p50)}, p99 ${fmt(st.nats.p99, " ms")})`
+              : ")") +
             (st.saturated ? ", SATURATED: the command path does not keep up with this rate here" : "") +
             (st.byRate ?? [])
               .filter((r) => r.rate !== st.rate)
@@ -354,6 +357,7 @@ export function detailSections(results) {
           )
           .join("; ") +
         `. The target is judged on ${f.judgedOn ?? f.db}: on MySQL, MariaDB shares this machine's two cores with both nodes, NATS and the generator. ` +
+        "Step `nats` is the floor: the NATS hops a cross-node command adds (a request, its reply and one event between the same two processes), with no cloudedge code. " +
         "Percentiles are of the completed calls (from the intended send, coordinated omission corrected); failed ones are the errors.",
       "",
       ...table(

@@ -1,9 +1,11 @@
 // cluster: the latency a cross-node command adds over a same-node one (issue #7). Two hub
-// nodes (A and B) share one scratch MySQL database (or SQLite file) and a NatsClusterBus; the fleet connects
-// to node B only. The open-loop RPC driver (servers/rpc-driver.mjs) runs inside node B on its
-// own devices (same-node), then inside node A on the same devices (cross-node: the delivery
-// request goes over NATS to B, the result comes back as a bus event), the steps interleaved
-// (same, cross, same, cross) so both face the same machine noise.
+// nodes (A and B) share one scratch store (a SQLite file, then a MySQL database) and a
+// NatsClusterBus; the fleet connects to node B only. The open-loop RPC driver
+// (servers/rpc-driver.mjs) runs inside node B on its own devices (same-node), then inside
+// node A on the same devices (cross-node: the delivery request goes over NATS to B, the
+// result comes back as a bus event), then the bare-NATS floor of that extra path
+// (servers/nats-baseline.mjs: request, reply and one event between the same two processes,
+// no cloudedge code); the steps interleaved so all face the same machine noise.
 import { deviceId } from "../fleet-ids.mjs";
 import { Fleet } from "../load/fleet.mjs";
 import { startHub, stopServer } from "../servers.mjs";
@@ -32,11 +34,14 @@ const SATURATED_P50_MS = 1_000;
 /** Issue #7: a cross-node command adds at most this much at p99. */
 const TARGET_ADDED_P99_MS = 2;
 
-/** One measured step: the RPC driver runs in `driver`; both nodes' CPU and loop lag, `pids`' CPU. */
-async function step(mode, driver, nodes, args, pids) {
+/**
+ * One measured step: `op` ("rpc", or "natsProbe" for the bare-NATS floor) runs in `driver`;
+ * both nodes' CPU and loop lag, `pids`' CPU.
+ */
+async function step(mode, driver, op, nodes, args, pids) {
   await Promise.all(nodes.map((n) => n.child.call("windowStart")));
   const cpu = cpuWindow(pids);
-  const result = await driver.child.call("rpc", args);
+  const result = await driver.child.call(op, args);
   const [a, b] = await Promise.all(nodes.map((n) => n.child.call("windowStop")));
   return {
     mode,
@@ -125,24 +130,36 @@ async function onStore(db, options) {
     const connected = await fleet.connect();
     progress(`cluster: ${connected.connected} connected to node B`);
     const ids = Array.from({ length: devices }, (_, i) => deviceId(i));
+    // The floor: the NATS hops a cross-node command adds (request, reply, event), without
+    // cloudedge — node B echoes, node A probes (servers/nats-baseline.mjs).
+    const subject = `${prefix}.bench.floor`;
+    await b.child.call("natsEcho", { subject });
     const modes = [
-      ["same", b],
-      ["cross", a],
+      ["same", b, "rpc"],
+      ["cross", a, "rpc"],
+      ["nats", a, "natsProbe"],
     ];
-    // Unrecorded: both paths once, so the first round does not pay for JIT and cold tables.
-    for (const [, driver] of modes)
-      await driver.child.call("rpc", { rate: rates[0], durationS: 1, warmupS: 1, timeoutMs: 10_000, ids });
+    // Unrecorded: every path once, so the first round does not pay for JIT and cold tables.
+    for (const [, driver, op] of modes)
+      await driver.child.call(op, {
+        rate: rates[0],
+        durationS: 1,
+        warmupS: 1,
+        timeoutMs: 10_000,
+        ids,
+        subject,
+      });
     progress("cluster: warmed up");
     const mariadb = db === "mysql" ? mariadbPid() : undefined;
     const pids = mariadb ? { mariadb } : {};
     const steps = [];
     const byRate = [];
     for (const rate of rates) {
-      const args = { rate, durationS, warmupS: 1, timeoutMs: 10_000, ids };
+      const args = { rate, durationS, warmupS: 1, timeoutMs: 10_000, ids, subject };
       const ofRate = [];
       for (let r = 1; r <= rounds; r++) {
-        for (const [mode, driver] of modes) {
-          const s = { rate, round: r, ...(await step(mode, driver, nodes, args, pids)) };
+        for (const [mode, driver, op] of modes) {
+          const s = { rate, round: r, ...(await step(mode, driver, op, nodes, args, pids)) };
           ofRate.push(s);
           progress(
             `cluster: ${mode} #${r} at ${rate}/s → p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ` +
@@ -154,10 +171,12 @@ async function onStore(db, options) {
       steps.push(...ofRate);
       const same = summarise(ofRate.filter((s) => s.mode === "same"));
       const cross = summarise(ofRate.filter((s) => s.mode === "cross"));
+      const nats = summarise(ofRate.filter((s) => s.mode === "nats"));
       byRate.push({
         rate,
         same,
         cross,
+        nats,
         addedP50Ms: round(cross.p50 - same.p50, 3),
         addedP99Ms: round(cross.p99 - same.p99, 3),
         saturated: same.p50 > SATURATED_P50_MS || cross.p50 > SATURATED_P50_MS,

@@ -12,6 +12,7 @@ import { deviceId, TOKEN_KEY } from "../fleet-ids.mjs";
 import { childConfig, serve } from "../ipc.mjs";
 import { indexQueuedCommands } from "./indexed-commands.mjs";
 import { attachLean } from "./lean-transport.mjs";
+import { natsEcho, natsProbe } from "./nats-baseline.mjs";
 import { probeHandlers } from "./probe.mjs";
 import { runRpc } from "./rpc-driver.mjs";
 
@@ -88,6 +89,7 @@ if (config.transport === "lean") attachLean(cloud.hub, server, "/ws");
 else cloud.attach(server, "/ws");
 
 let statusWindow = { at: performance.now(), durable: 0 };
+let echo;
 const handlers = {
   ...probeHandlers,
   stats: () => ({
@@ -100,6 +102,12 @@ const handlers = {
     },
   }),
   rpc: (args) => runRpc(cloud, args),
+  // The bare-NATS floor of a cross-node command (cluster mode): B echoes, A probes.
+  natsEcho: async ({ subject }) => {
+    echo = await natsEcho({ servers: config.cluster.servers, subject });
+    return true;
+  },
+  natsProbe: (args) => natsProbe({ servers: config.cluster.servers, ...args }),
   heapSnapshot: ({ file }) => {
     globalThis.gc?.();
     return writeHeapSnapshot(file);
@@ -137,6 +145,7 @@ const handlers = {
     };
   },
   close: async () => {
+    await echo?.close();
     await cloud.close({ spreadMs: 1_000, graceMs: 500 });
     await bus?.close();
     await store.close?.();

@@ -27,9 +27,21 @@ export function summary(h) {
  * @param {import("@cloudedge/cloud-sdk").Cloud} cloud
  * @param {{rate: number, durationS: number, warmupS?: number, timeoutMs?: number, ids?: string[]}} args
  */
-export async function runRpc(cloud, { rate, durationS, warmupS = 1, timeoutMs = 10_000, ids: given }) {
+export function runRpc(cloud, { ids: given, timeoutMs = 10_000, ...args }) {
   const ids = given ?? [...cloud.hub.onlineDeviceIds()];
   if (ids.length === 0) throw new Error("no device online");
+  return openLoop(args, (i) => cloud.broker.call(ids[i % ids.length], "bench.echo", { i }, { timeoutMs }), {
+    devices: ids.length,
+  });
+}
+
+/**
+ * The open-loop engine: starts `op(i)` at fixed intended times, `rate` per second, for
+ * `warmupS + durationS`; records the calls started after the warm-up.
+ * @param {{rate: number, durationS: number, warmupS?: number}} args
+ * @param {(i: number) => Promise<unknown>} op
+ */
+export async function openLoop({ rate, durationS, warmupS = 1 }, op, extra = {}) {
   const corrected = histogram();
   const service = histogram();
   const errors = {};
@@ -45,7 +57,7 @@ export async function runRpc(cloud, { rate, durationS, warmupS = 1, timeoutMs = 
 
   const launch = (i, intended) => {
     const sentAt = performance.now();
-    cloud.broker.call(ids[i % ids.length], "bench.echo", { i }, { timeoutMs }).then(
+    op(i).then(
       () => {
         const end = performance.now();
         if (i >= warmup) {
@@ -75,14 +87,13 @@ export async function runRpc(cloud, { rate, durationS, warmupS = 1, timeoutMs = 
   await finished;
   const elapsedMs = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  const recordedWindowS = durationS;
   return {
     rate,
-    devices: ids.length,
+    ...extra,
     durationS,
     sent: total - warmup,
     completed: completedRecorded,
-    achievedPerS: Math.round(completedRecorded / recordedWindowS),
+    achievedPerS: Math.round(completedRecorded / durationS),
     errors,
     errorCount: Object.values(errors).reduce((a, b) => a + b, 0),
     latencyMs: summary(corrected),
