@@ -106,7 +106,7 @@ async function onStore(db, options) {
   const rates = options.rates ?? DEFAULT_RATES;
   const rounds = options.rounds ?? ROUNDS;
   progress(
-    `cluster: ${devices} devices on node B, ${rates.join(", ")}/s, ${rounds} × (same, cross) of ${durationS} s each, ${db} store`,
+    `cluster: ${devices} devices on node B, ${rates.join(", ")}/s, ${rounds} × (same, cross, nats floor) of ${durationS} s each, ${db} store`,
   );
   const store = scratchStore(db);
   const prefix = scratchNatsPrefix("cluster");
