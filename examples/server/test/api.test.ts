@@ -190,6 +190,30 @@ describe("commands", () => {
     await device.close();
   });
 
+  it("wait: true that ends before the command does → 504 result_timeout with the command id and its status", async () => {
+    // A server whose deadline sweep is far off: the wait (timeoutMs + 1 s) ends first.
+    const slow = await startTestServer({ sweepMs: 600_000 });
+    try {
+      const created = await slow.api("POST", "/api/v1/devices", { body: { name: "late" } });
+      const { device } = await WsDevice.connect(slow.wsUrl, {
+        deviceId: created.body.id,
+        secret: created.body.secret,
+      });
+      const response = await slow.api("POST", `/api/v1/devices/${created.body.id}/commands`, {
+        body: { method: "slow", timeoutMs: 200, wait: true },
+      });
+      expect(response.status).toBe(504);
+      // The command's status as it stood; `status` is the problem's HTTP status (RFC 9457).
+      expect(response.body).toMatchObject({ code: "result_timeout", status: 504, commandStatus: "SENT" });
+      expect(response.headers.get("location")).toBe(
+        `/api/v1/devices/${created.body.id}/commands/${response.body.commandId}`,
+      );
+      await device.close();
+    } finally {
+      await slow.close();
+    }
+  });
+
   it("offline without TTL → 409 device_offline with the command id; with TTL → 202 QUEUED, cancelable", async () => {
     const created = await server.api("POST", "/api/v1/devices", { body: { name: "off" } });
     const offline = await server.api("POST", `/api/v1/devices/${created.body.id}/commands`, {

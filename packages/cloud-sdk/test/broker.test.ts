@@ -113,6 +113,17 @@ describe("commands to an online device", () => {
     expect((await cloud.broker.get(acked.id)).status).toBe("TIMED_OUT");
   });
 
+  it("sendAndWait resolves with the command as it stands when its wait ends first", async () => {
+    const { cloud, online, clock } = await setup();
+    const { device, conn } = await online();
+    const pending = cloud.broker.sendAndWait(device.id, "slow", null, { timeoutMs: 60_000, waitMs: 1_500 });
+    await until(() => conn.of("cmd").length === 1, "cmd");
+    conn.sendPdu({ type: "ack", id: conn.last("cmd")!.id });
+    await settle();
+    await clock.advance(2_000);
+    expect(await pending).toMatchObject({ id: conn.last("cmd")!.id, status: "DELIVERED" });
+  });
+
   it("answers an ack or result for an unknown command with unknown_command", async () => {
     const { online } = await setup();
     const { conn } = await online();

@@ -68,8 +68,8 @@ export function commandRoutes(deps: AppDeps): Route[] {
         location(final);
         if (!isTerminalStatus(final.status)) {
           throw new HttpError(504, CloudErrorCode.RESULT_TIMEOUT, "no outcome before the deadline", {
-            commandId: command.id,
-            status: final.status,
+            commandId: final.id,
+            commandStatus: final.status,
           });
         }
         const error = errorForCommand(final);

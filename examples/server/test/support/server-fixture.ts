@@ -26,7 +26,7 @@ export interface TestServer {
 
 /** The app in-process on port 0 over the memory store (or the one given), with an admin token. */
 export async function startTestServer(
-  options: { store?: Store; overrides?: Partial<AppDeps> } = {},
+  options: { store?: Store; overrides?: Partial<AppDeps>; sweepMs?: number } = {},
 ): Promise<TestServer> {
   const store = options.store ?? createMemoryStore();
   const ids = createIdGenerator();
@@ -36,7 +36,7 @@ export async function startTestServer(
     ids,
     bcryptCost: 4,
     hub: { heartbeatMs: 1_000 },
-    commands: { sweepMs: 50 },
+    commands: { sweepMs: options.sweepMs ?? 50 },
     status: { flushMs: 50 },
   });
   await cloud.start();

@@ -291,8 +291,11 @@ export class CommandBroker {
     if (reply !== "no_responders" && reply.saved) {
       // The holder answers with the version it wrote on sending it; otherwise (queued, or
       // sent by a listing that found it) the store says where it stands.
-      if (reply.command?.id === command.id) return reply.command;
-      return (await this.options.store.commands.get(command.id)) ?? command;
+      const sent =
+        reply.command?.id === command.id ? reply.command : await this.options.store.commands.get(command.id);
+      // Tracked with its deadline: should its outcome's event never arrive, the sweep reads it then.
+      if (sent && !isTerminalStatus(sent.status)) this.track(sent);
+      return sent ?? command;
     }
     const stored = await this.store(command);
     if (stored !== command) return stored; // the holder stored it after all, late

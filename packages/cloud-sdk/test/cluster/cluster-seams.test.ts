@@ -39,8 +39,8 @@ class PresenceBus extends LocalClusterBus {
   onTheWay: ((request: BusRequest) => Promise<BusRequest>) | undefined;
   override async request(...args: Parameters<LocalClusterBus["request"]>) {
     if (this.down) throw new CloudError("cluster_unavailable", "the cluster bus is unavailable", 503);
-    const [deviceId, request, timeoutMs] = args;
-    return super.request(deviceId, this.onTheWay ? await this.onTheWay(request) : request, timeoutMs);
+    const [deviceId, request] = args;
+    return super.request(deviceId, this.onTheWay ? await this.onTheWay(request) : request);
   }
   async locate(deviceId: string): Promise<string | undefined> {
     return this.mine.has(deviceId) ? this.nodeId : this.elsewhere.get(deviceId);
