@@ -167,6 +167,7 @@ export class CommandBroker {
     const counts = { requeued: 0, timedOut: 0, expired: 0 };
     const now = this.clock.now();
     const held = this.heldElsewhere();
+    const requeued = new Set<string>();
     for (const command of await this.options.store.commands.listNonTerminal()) {
       if (command.deadline !== null && command.deadline <= now) {
         if (await this.move(command, "timeout", { error: timeoutError(command.status) })) counts.timedOut++;
@@ -181,11 +182,17 @@ export class CommandBroker {
         // In a cluster, a device held by a live node is in that node's hands (its session
         // requeues what it loses, a new session takes over what an old one left).
         if (await held(command.deviceId)) continue;
-        if (await this.move(command, "requeue", {})) counts.requeued++;
+        if (await this.move(command, "requeue", {})) {
+          counts.requeued++;
+          requeued.add(command.deviceId);
+        }
       } else {
         this.track(command);
       }
     }
+    // Should a node hold one of these devices after all (presence lagging), it lists again.
+    for (const deviceId of requeued)
+      void this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
     return counts;
   }
 
@@ -268,7 +275,6 @@ export class CommandBroker {
       updatedAt: now,
     };
     onId?.(command.id);
-    this.track(command);
 
     // The node holding the device stores the command as it sends it (one write where a
     // stored QUEUED command and its sending took two); whoever else finds it unstored below
@@ -278,17 +284,21 @@ export class CommandBroker {
       reply = await this.options.bus.request(deviceId, { kind: "deliver", command, unsaved: true });
     } catch (error) {
       // The bus could not ask (e.g. NATS is down): the caller gets the error, so the command
-      // must not run later behind its back.
+      // must not run later behind its back — unless the holder got it after all.
       const code = error instanceof CloudError ? error.code : CloudErrorCode.CLUSTER_UNAVAILABLE;
       const stored = await this.store(command).catch(() => undefined);
-      if (stored === command) {
-        await this.move(stored, "fail", {
-          error: { code, message: "the command could not be routed" },
-        }).catch(() => undefined);
-      }
-      throw error;
+      if (!stored) throw error;
+      const failed =
+        stored.status === "QUEUED"
+          ? await this.move(stored, "fail", {
+              error: { code, message: "the command could not be routed" },
+            }).catch(() => undefined)
+          : undefined;
+      if (failed) throw error;
+      // On its way to the device (or already done): say where it stands, not that it failed.
+      return (await this.options.store.commands.get(command.id).catch(() => undefined)) ?? stored;
     }
-    if (reply !== "no_responders" && reply.saved) {
+    if (reply !== "no_responders" && reply.ok && reply.saved) {
       // The holder answers with the version it wrote on sending it; otherwise (queued, or
       // sent by a listing that found it) the store says where it stands.
       const sent =
@@ -297,26 +307,26 @@ export class CommandBroker {
       if (sent && !isTerminalStatus(sent.status)) this.track(sent);
       return sent ?? command;
     }
+    // Nobody took it on: nobody holds the device, or the holder could not (its session was
+    // ending, its store failed, it answered too late, or it is an older node that stores
+    // nothing for its creators). Stored here, QUEUED — unless the holder stored it meanwhile.
     const stored = await this.store(command);
-    if (stored !== command) return stored; // the holder stored it after all, late
-    if (reply === "no_responders") {
-      if (command.expiresAt === null) {
-        // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
-        const failed = await this.move(command, "fail", {
-          error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
-        });
-        const final = failed ?? (await this.get(command.id));
-        throw (
-          errorForCommand(final) ??
-          new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
-        );
-      }
-      return command;
+    if (stored === command && reply === "no_responders" && command.expiresAt === null) {
+      // [DESIGN: commands] without a TTL, an offline device fails at once, distinctly.
+      const failed = await this.move(command, "fail", {
+        error: { code: CloudErrorCode.DEVICE_OFFLINE, message: "the device is offline" },
+      });
+      const final = failed ?? (await this.get(command.id));
+      throw (
+        errorForCommand(final) ??
+        new CommandFailedError(CloudErrorCode.DEVICE_OFFLINE, "the device is offline", 409, final)
+      );
     }
-    // A holder that took the request but stored nothing delivered nothing either (a node of
-    // an older version that does not store for its creators): ask again now that it is stored.
-    if (reply.ok) await this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
-    return (await this.options.store.commands.get(command.id)) ?? command;
+    if (stored.status !== "QUEUED") return stored;
+    // A session that listed the queue while this was unstored has missed it: whoever holds
+    // the device now lists its queue again (a session that starts later lists it anyway).
+    await this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
+    return (await this.options.store.commands.get(command.id)) ?? stored;
   }
 
   /**
@@ -486,34 +496,55 @@ export class CommandBroker {
     const unsaved = created !== undefined && request.unsaved === true;
     return this.perDevice.run(deviceId, async () => {
       if (session.closed) return { ok: false }; // an unsaved command is left to its creator
-      const last = this.drained.get(deviceId);
-      if (created && !takeOver && last?.sessionId === session.id && last.complete) {
-        const sent = unsaved ? await this.sendNew(session, created) : await this.deliverOne(session, created);
-        return { ok: true, ...(sent ? { command: sent } : {}), ...(unsaved ? { saved: true } : {}) };
+      try {
+        return await this.flushNow(session, takeOver, created, unsaved);
+      } catch (error) {
+        // The store failed us, most likely. The next delivery lists the queue again, and the
+        // creator stores a new command we could not (or finds it stored).
+        this.drained.delete(deviceId);
+        this.logger.warn({ deviceId, err: String(error) }, "command delivery failed");
+        return { ok: false };
       }
-      if (created && unsaved) await this.store(created);
-      const saved = unsaved ? { saved: true } : {};
-      const listing: Drained = { sessionId: session.id, complete: false };
-      this.drained.set(deviceId, listing);
-      if (takeOver) {
-        const stale = await this.options.store.commands.listByDevice(deviceId, {
-          status: ["SENT", "DELIVERED"],
-          limit: 1000,
-        });
-        for (const command of stale.items) await this.move(command, "requeue", {});
-        // Those requeues were this listing's own doing.
-        this.drained.set(deviceId, listing);
-      }
-      const queued = await this.options.store.commands.listQueued(deviceId);
-      let named: CommandRecord | undefined;
-      for (const command of queued) {
-        if (session.closed) return { ok: false, ...saved };
-        const sent = await this.deliverOne(session, command);
-        if (sent && sent.id === created?.id) named = sent;
-      }
-      if (this.drained.get(deviceId) === listing && !session.closed) listing.complete = true;
-      return { ok: true, ...(named ? { command: named } : {}), ...saved };
     });
+  }
+
+  /** `flush`'s work, on the device's queue. */
+  private async flushNow(
+    session: Session,
+    takeOver: boolean,
+    created: CommandRecord | undefined,
+    unsaved: boolean,
+  ): Promise<BusReply> {
+    const { deviceId } = session;
+    const last = this.drained.get(deviceId);
+    if (created && !takeOver && last?.sessionId === session.id && last.complete) {
+      const sent = unsaved ? await this.sendNew(session, created) : await this.deliverOne(session, created);
+      return { ok: true, ...(sent ? { command: sent } : {}), ...(unsaved ? { saved: true } : {}) };
+    }
+    if (created && unsaved) await this.store(created);
+    const saved = unsaved ? { saved: true } : {};
+    if (session.closed) return { ok: false, ...saved };
+    const listing: Drained = { sessionId: session.id, complete: false };
+    this.drained.set(deviceId, listing);
+    if (takeOver) {
+      const stale = await this.options.store.commands.listByDevice(deviceId, {
+        status: ["SENT", "DELIVERED"],
+        limit: 1000,
+      });
+      for (const command of stale.items) await this.move(command, "requeue", {});
+      // Those requeues were this listing's own doing.
+      if (session.closed) return { ok: false, ...saved };
+      this.drained.set(deviceId, listing);
+    }
+    const queued = await this.options.store.commands.listQueued(deviceId);
+    let named: CommandRecord | undefined;
+    for (const command of queued) {
+      if (session.closed) return { ok: false, ...saved };
+      const sent = await this.deliverOne(session, command);
+      if (sent && sent.id === created?.id) named = sent;
+    }
+    if (this.drained.get(deviceId) === listing && !session.closed) listing.complete = true;
+    return { ok: true, ...(named ? { command: named } : {}), ...saved };
   }
 
   /**

@@ -25,6 +25,8 @@ import { decode, deviceToken, encode, nameToken } from "./nats-names.js";
 import { NatsPresence } from "./nats-presence.js";
 
 const textEncoder = new TextEncoder();
+/** A node that reads an event message holding a JSON array of events (this version on). */
+const EVENT_BATCHES = "event-batches";
 
 export interface NatsClusterBusOptions {
   /** NATS server URL(s). Default "nats://127.0.0.1:4222". Ignored with `connection`. */
@@ -131,6 +133,7 @@ export class NatsClusterBus implements ClusterBus {
       replicas: this.options.replicas ?? 1,
       purgeIntervalMs: Math.max(this.options.purgeIntervalMs ?? 300_000, heartbeatMs),
       logger: this.logger,
+      capabilities: [EVENT_BATCHES],
       onStale: async (deviceId, theirSessionId) => {
         await this.handler?.(deviceId, {
           kind: "disconnect",
@@ -169,6 +172,12 @@ export class NatsClusterBus implements ClusterBus {
     this.deliver(event);
     if (this.closed) return;
     const json = JSON.stringify(event);
+    if (!this.batching) {
+      // A node of an older version is live: one event per message, as it reads them.
+      this.flushEvents();
+      this.send(json);
+      return;
+    }
     if (this.outgoingChars + json.length > this.batchChars) this.flushEvents();
     this.outgoing.push(json);
     this.outgoingChars += json.length + 1;
@@ -191,14 +200,23 @@ export class NatsClusterBus implements ClusterBus {
     if (batch.length === 0) return;
     this.outgoing = [];
     this.outgoingChars = 0;
+    this.send(batch.length === 1 ? (batch[0] as string) : `[${batch.join(",")}]`, batch.length);
+  }
+
+  /**
+   * Whether events go out batched: only once every live node has said it reads batches (in
+   * a rolling upgrade, older nodes read one event per message).
+   */
+  get batching(): boolean {
+    return this.presence.everyLiveNodeCan(EVENT_BATCHES);
+  }
+
+  private send(body: string, events = 1): void {
     try {
-      this.nc.publish(
-        this.eventSubject,
-        textEncoder.encode(batch.length === 1 ? batch[0] : `[${batch.join(",")}]`),
-      );
+      this.nc.publish(this.eventSubject, textEncoder.encode(body));
     } catch (error) {
       // Closed meanwhile, or one oversized event: other nodes miss these (events are at most once).
-      this.logger.warn({ events: batch.length, err: String(error) }, "cluster events not published");
+      this.logger.warn({ events, err: String(error) }, "cluster events not published");
     }
   }
 

@@ -26,6 +26,12 @@ export interface NatsPresenceOptions {
   onStale: (deviceId: string, theirSessionId: string) => Promise<void>;
   /** Wraps the bucket handles whenever they are opened (tests: slow or failing KV calls). */
   wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets;
+  /**
+   * What this instance's node-to-node messages can do beyond the first version's, announced
+   * in its liveness entry, so that every node knows what all the others understand (a
+   * rolling upgrade runs two versions side by side).
+   */
+  capabilities?: readonly string[];
 }
 
 type Announced = { value: PresenceValue; revision: Promise<number | undefined> };
@@ -114,6 +120,44 @@ export class NatsPresence {
     return this.live;
   }
 
+  /** Capabilities of the live instances, each read once from its liveness entry. */
+  private readonly capabilities = new Map<string, ReadonlySet<string>>();
+
+  /** Whether every live instance announced `capability` (false until they are all known). */
+  everyLiveNodeCan(capability: string): boolean {
+    if (this.live.size === 0) return false;
+    for (const inst of this.live) {
+      if (inst === this.options.instance) {
+        if (!this.options.capabilities?.includes(capability)) return false;
+      } else if (!this.capabilities.get(inst)?.has(capability)) return false;
+    }
+    return true;
+  }
+
+  /** Reads the capabilities of instances seen for the first time; forgets the gone ones. */
+  private async learnCapabilities(live: ReadonlySet<string>): Promise<void> {
+    for (const inst of this.capabilities.keys()) if (!live.has(inst)) this.capabilities.delete(inst);
+    const unknown = [...live].filter(
+      (inst) => inst !== this.options.instance && !this.capabilities.has(inst),
+    );
+    await Promise.all(
+      unknown.map(async (inst) => {
+        const entry = await this.nodes.get(inst).catch(() => null);
+        if (entry?.operation !== "PUT") return; // asked again at the next heartbeat
+        let caps: unknown;
+        try {
+          caps = (JSON.parse(entry.string()) as { caps?: unknown }).caps;
+        } catch {
+          caps = undefined;
+        }
+        this.capabilities.set(
+          inst,
+          new Set(Array.isArray(caps) ? caps.filter((c): c is string => typeof c === "string") : []),
+        );
+      }),
+    );
+  }
+
   onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void {
     this.orphanHandlers.push(handler);
   }
@@ -196,10 +240,14 @@ export class NatsPresence {
         this.reopenedAfter = reconnects;
         void this.repair(); // re-announce into them
       }
-      await this.nodes.put(instance, encode({ node: nodeId, at: Date.now() }));
+      await this.nodes.put(
+        instance,
+        encode({ node: nodeId, at: Date.now(), caps: this.options.capabilities ?? [] }),
+      );
       const live = new Set<string>();
       for await (const key of await this.nodes.keys()) live.add(key);
       if ([...this.live].some((inst) => !live.has(inst))) this.reapDue = true;
+      await this.learnCapabilities(live);
       this.live = live;
       // One reaper at a time — the smallest live id, no election needed.
       this.leader = [...live].sort()[0] === instance;

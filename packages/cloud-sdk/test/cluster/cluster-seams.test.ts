@@ -37,9 +37,13 @@ class PresenceBus extends LocalClusterBus {
   down = false;
   /** What happens to a request on its way (another node's version, a race). */
   onTheWay: ((request: BusRequest) => Promise<BusRequest>) | undefined;
+  /** Answers a request instead of the holder, when it returns an answer (a race, a lost request). */
+  answer: ((request: BusRequest) => Promise<"no_responders" | undefined>) | undefined;
   override async request(...args: Parameters<LocalClusterBus["request"]>) {
     if (this.down) throw new CloudError("cluster_unavailable", "the cluster bus is unavailable", 503);
     const [deviceId, request] = args;
+    const answered = await this.answer?.(request);
+    if (answered) return answered;
     return super.request(deviceId, this.onTheWay ? await this.onTheWay(request) : request);
   }
   async locate(deviceId: string): Promise<string | undefined> {
@@ -194,6 +198,47 @@ describe("who stores a new command", () => {
     await settle(5);
     expect(conn.of("cmd").map((c) => c.id)).toEqual([sent.id]);
     expect(await store.commands.get(sent.id)).toMatchObject({ status: "SENT", attempts: 1 });
+  });
+});
+
+describe("a new command nobody took on", () => {
+  it("stored while the device's new session listed its queue: it is delivered all the same", async () => {
+    const { cloud, store, bus } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "late" });
+    let conn: FakeDevice | undefined;
+    bus.answer = async (request) => {
+      if (request.kind !== "deliver" || !request.unsaved) return undefined;
+      // Nobody holds the device when asked; it connects (and lists its empty queue) before
+      // the creator has stored the command.
+      conn = new FakeDevice(cloud.hub);
+      conn.sendPdu(hello({ deviceId: device.id, secret }));
+      await until(() => conn?.of("welcome").length === 1, "welcome");
+      await settle(5);
+      return "no_responders";
+    };
+    const sent = await cloud.broker.send(device.id, "x", null, { ttlMs: 60_000 });
+    await until(() => conn?.of("cmd").length === 1, "cmd");
+    expect(conn?.last("cmd")?.id).toBe(sent.id);
+    expect(await store.commands.get(sent.id)).toMatchObject({ status: "SENT", attempts: 1 });
+  });
+
+  it("the holder's store fails once: the creator stores it, the holder lists again, the device gets it", async () => {
+    const { cloud, online, store } = await setup();
+    const { device, conn } = await online();
+    const create = store.commands.create.bind(store.commands);
+    let failures = 0;
+    store.commands.create = (command) => {
+      if (command.status === "SENT" && failures++ === 0) throw new Error("connection reset");
+      return create(command);
+    };
+    const sent = await cloud.broker.send(device.id, "x", null, { timeoutMs: 60_000 });
+    expect(failures).toBe(1);
+    expect(sent).toMatchObject({ status: "SENT", attempts: 1 });
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([sent.id]);
+    // And the next command takes the short path again once the queue was listed.
+    const next = await cloud.broker.send(device.id, "y", null, { timeoutMs: 60_000 });
+    expect(next.status).toBe("SENT");
+    expect(conn.of("cmd").map((c) => c.id)).toEqual([sent.id, next.id]);
   });
 });
 

@@ -92,7 +92,9 @@ describe("NatsClusterBus (real NATS)", () => {
   });
 
   it("the events of one turn travel as one message, in order; a batch never outgrows the payload limit", async () => {
-    const [from, to] = await Promise.all(["b1", "b2"].map((id) => cluster.bus(id)));
+    const [from, to] = await Promise.all(["b1", "b2"].map((id) => cluster.bus(id, { heartbeatMs: 200 })));
+    // Batches go out once every live node has said it reads them (a heartbeat or two).
+    await until(() => from?.batching === true, "every node reads batches");
     const seen: CloudEvent[] = [];
     to?.subscribe((event) => seen.push(event));
     const raw = await cluster.connection();
@@ -124,6 +126,39 @@ describe("NatsClusterBus (real NATS)", () => {
     expect(messages).toHaveLength(2);
     expect(Math.max(...messages)).toBeLessThanOrEqual((raw.info?.max_payload ?? 0) / 4);
     await raw.close();
+  });
+
+  it("while a node of an older version is live, events go one per message, as it reads them", async () => {
+    const own = await NatsTestCluster.create();
+    extra.push(own);
+    const [from, to] = await Promise.all(["o1", "o2"].map((id) => own.bus(id, { heartbeatMs: 200 })));
+    await until(() => from?.batching === true, "batching among new nodes");
+    // An older node's liveness entry: no capabilities in it.
+    const raw = await own.connection();
+    const nodes = await raw.jetstream().views.kv(`${own.prefix}_nodes`);
+    const older = setInterval(
+      () => void nodes.put("old-1", JSON.stringify({ node: "old", at: Date.now() })),
+      100,
+    );
+    try {
+      await until(() => from?.batching === false, "an older node seen");
+      const seen: CloudEvent[] = [];
+      to?.subscribe((event) => seen.push(event));
+      const messages: string[] = [];
+      raw.subscribe(`${own.prefix}.ev.*`, { callback: (_err, msg) => messages.push(msg.string()) });
+      await raw.flush();
+      const burst: CloudEvent[] = Array.from({ length: 5 }, (_, n) => {
+        const deviceId = String(8000 + n);
+        return { type: "status", deviceId, at: n, status: { deviceId, ts: n, receivedAt: n, data: {} } };
+      });
+      for (const e of burst) void from?.publish(e);
+      await until(() => seen.length === 5 && messages.length === 5, "one message each");
+      expect(seen).toEqual(burst);
+      expect(messages.map((m) => JSON.parse(m))).toEqual(burst); // what an older node decodes
+    } finally {
+      clearInterval(older);
+      await raw.close();
+    }
   });
 
   it("locate names the live holder; a late release never deletes a newer holder's entry", async () => {
