@@ -1,5 +1,5 @@
 import { CloseCode } from "@cloudedge/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { CloudEvent, PresenceEvent } from "../../src/index.js";
 import { MysqlTestDatabase } from "../repos/mysql-test-server.js";
 import { WsDevice } from "../support/ws-device.js";
@@ -72,29 +72,20 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
     const agent = await agentOn(2, "unread");
     // The holder lists the device's queue once per session (at the latest for this first command).
     await node(0).cloud.broker.call(agent.deviceId, "warm.up", null, { timeoutMs: 5_000 });
-    const reads: string[] = [];
-    const restore: Array<() => void> = [];
-    for (const n of [node(0), node(2)]) {
-      const { commands } = n.store;
-      const { get, listQueued } = commands;
-      commands.get = (id) => {
-        reads.push(`${n.nodeId} get`);
-        return get.call(commands, id);
-      };
-      commands.listQueued = (id) => {
-        reads.push(`${n.nodeId} listQueued`);
-        return listQueued.call(commands, id);
-      };
-      restore.push(() => Object.assign(commands, { get, listQueued }));
-    }
+    const spies = [node(0), node(2)].flatMap((n) => [
+      vi.spyOn(n.store.commands, "get"),
+      vi.spyOn(n.store.commands, "listQueued"),
+    ]);
     agent.behaviour = "ack-only";
     const sent = await node(0).cloud.broker.send(agent.deviceId, "long.job", null, { timeoutMs: 5_000 });
     expect(sent).toMatchObject({ status: "SENT", attempts: 1, deadline: expect.any(Number) });
     agent.behaviour = "answer";
     const final = await node(0).cloud.broker.sendAndWait(agent.deviceId, "quick", null, { timeoutMs: 5_000 });
     expect(final).toMatchObject({ status: "SUCCEEDED", result: { by: agent.deviceId, method: "quick" } });
-    for (const undo of restore) undo();
-    expect(reads).toEqual([]);
+    for (const spy of spies) {
+      expect(spy).not.toHaveBeenCalled();
+      spy.mockRestore();
+    }
     await agent.stop();
   });
 
