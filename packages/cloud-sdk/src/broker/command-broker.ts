@@ -325,7 +325,8 @@ export class CommandBroker {
     if (stored.status !== "QUEUED") return stored;
     // A session that listed the queue while this was unstored has missed it: whoever holds
     // the device now lists its queue again (a session that starts later lists it anyway).
-    await this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
+    const again = await this.options.bus.request(deviceId, { kind: "deliver" }).catch(() => undefined);
+    if (again === "no_responders") return stored; // still nobody: QUEUED as stored
     return (await this.options.store.commands.get(command.id)) ?? stored;
   }
 
