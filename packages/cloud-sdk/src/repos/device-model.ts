@@ -1,4 +1,5 @@
 import { jsonClone } from "./json.js";
+import { checkLengths } from "./text-limits.js";
 import type { Device, DevicePatch, Hardware, NewDevice, Nic, Software } from "./types.js";
 
 /** Credential generation of a new device; 0 is never issued, so a token carrying it is always stale. */
@@ -23,8 +24,22 @@ export function hardwareOf(
   return hardware;
 }
 
+function checkDeviceText(
+  name: string | undefined,
+  type: string | undefined,
+  hardware: { serialNumber?: string | null; model?: string | null } | undefined,
+): void {
+  checkLengths("device", [
+    ["/name", name],
+    ["/type", type],
+    ["/hardware/serialNumber", hardware?.serialNumber],
+    ["/hardware/model", hardware?.model],
+  ]);
+}
+
 /** The device a registration creates: offline, never seen, updatedAt = createdAt. */
 export function deviceFromNew(input: NewDevice): Device {
+  checkDeviceText(input.name, input.type, input.hardware);
   return {
     id: input.id,
     name: input.name,
@@ -57,6 +72,7 @@ export function applyDevicePatch(
   now: number,
 ): { device: Device; bumpGeneration: boolean } {
   const hw = patch.hardware;
+  checkDeviceText(patch.name, patch.type, hw);
   const device: Device = {
     ...current,
     name: patch.name ?? current.name,

@@ -1,6 +1,7 @@
 import { CloudErrorCode, ConflictError } from "../../errors.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
+import { checkLengths } from "../text-limits.js";
 import type { Group, GroupRepository, Page, PageQuery } from "../types.js";
 import { chunks, placeholders } from "./batches.js";
 import type { Dialect } from "./dialect.js";
@@ -25,6 +26,7 @@ export class SqlGroupRepository implements GroupRepository {
   ) {}
 
   async create(input: { id: string; name: string; description?: string; createdAt: number }): Promise<Group> {
+    checkLengths("group", [["/name", input.name]]);
     const id = requireId(input.id);
     const group: Group = {
       id: input.id,
@@ -61,6 +63,7 @@ export class SqlGroupRepository implements GroupRepository {
     patch: { name?: string; description?: string },
     now: number,
   ): Promise<Group | undefined> {
+    checkLengths("group", [["/name", patch.name]]);
     const key = parseId(id);
     if (key === undefined) return this.db.run(async () => undefined);
     return this.db.tx(async (db) => {

@@ -136,6 +136,32 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         expect((await store.devices.get(id))?.hardware).toStrictEqual({ nics: [] });
       });
 
+      it("refuses names, types, serial numbers and models longer than 255 characters, naming each", async () => {
+        const long = "ü".repeat(256);
+        const refused = await store.devices
+          .create(
+            newDevice({ name: long, type: long, hardware: { serialNumber: long, model: "ok", nics: [] } }),
+          )
+          .catch((e) => e);
+        expect(refused).toBeInstanceOf(ValidationError);
+        expect(refused.details.fields.map((f: { path: string }) => f.path)).toEqual([
+          "/name",
+          "/type",
+          "/hardware/serialNumber",
+        ]);
+        const id = await seedDevice(store);
+        const before = await store.devices.get(id);
+        await expectCloudError(
+          store.devices.update(id, { hardware: { model: long } }, T0 + 1),
+          ValidationError,
+          "validation_failed",
+        );
+        expect(await store.devices.get(id)).toStrictEqual(before);
+        // 255 characters of any kind fit everywhere.
+        const fits = "ü".repeat(255);
+        expect(await store.devices.update(id, { name: fits }, T0 + 2)).toMatchObject({ name: fits });
+      });
+
       it("refuses a reused id with conflict", async () => {
         const id = await seedDevice(store);
         await expectCloudError(store.devices.create(newDevice({ id })), ConflictError, "conflict");

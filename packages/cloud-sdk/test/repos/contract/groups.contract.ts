@@ -57,6 +57,20 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       expect(await store.groups.update(a.id, { name: "Beta" }, T0 + 2)).toMatchObject({ name: "Beta" });
     });
 
+    it("refuses a name longer than 255 characters, naming the field, on create and on rename", async () => {
+      const long = "é".repeat(256);
+      const refused = await store.groups.create({ id: nextId(), name: long, createdAt: T0 }).catch((e) => e);
+      expect(refused).toBeInstanceOf(ValidationError);
+      expect(refused).toMatchObject({ details: { fields: [{ path: "/name" }] } });
+      const g = await createGroup("é".repeat(255)); // the limit counts characters, not bytes
+      await expectCloudError(
+        store.groups.update(g.id, { name: long }, T0),
+        ValidationError,
+        "validation_failed",
+      );
+      expect((await store.groups.get(g.id))?.name).toBe("é".repeat(255));
+    });
+
     it("refuses a reused or malformed id", async () => {
       const g = await createGroup("one");
       await expectCloudError(createGroup("two", g.id), ConflictError, "conflict");
