@@ -7,6 +7,7 @@ import { connect } from "nats";
 import { openLoop } from "./rpc-driver.mjs";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 /** About the JSON size of a bench command record. */
 const PAYLOAD = 320;
 
@@ -31,7 +32,7 @@ export async function natsProbe({ servers, subject, rate, durationS, warmupS = 1
   nc.subscribe(`${subject}.ev`, {
     callback: (err, msg) => {
       if (err) return;
-      const i = Number(new TextDecoder().decode(msg.data.subarray(0, 12)).trim());
+      const i = Number(decoder.decode(msg.data.subarray(0, 12)).trim());
       const done = waiting.get(i);
       waiting.delete(i);
       done?.();

@@ -41,19 +41,14 @@ describe("commands to an online device", () => {
     const store = createMemoryStore();
     const { cloud, online } = await setup({}, store);
     const { device, conn } = await online();
-    const gets: string[] = [];
-    const get = store.commands.get.bind(store.commands);
-    store.commands.get = (id) => {
-      gets.push(id);
-      return get(id);
-    };
+    const get = vi.spyOn(store.commands, "get");
     const sent = await cloud.broker.send(device.id, "system.ping", null, { timeoutMs: 5_000 });
     await until(() => conn.of("cmd").length === 1, "cmd");
-    gets.length = 0;
+    get.mockClear();
     conn.sendPdu({ type: "ack", id: sent.id });
     conn.sendPdu({ type: "result", id: sent.id, ok: true, data: 1 });
     expect((await cloud.broker.wait(sent.id, 5_000)).status).toBe("SUCCEEDED");
-    expect(gets).toEqual([sent.id]); // wait()'s own read only
+    expect(get.mock.calls).toEqual([[sent.id]]); // wait()'s own read only
 
     // Someone else (another node, an operator) changes the command behind this node's back:
     // the node's copy no longer matches, so the result is applied to what is stored now.

@@ -142,8 +142,9 @@ export class CommandBroker {
       }
     });
     hub.onDeliver((session, request) => this.flush(session, false, request));
-    // Results recorded by other nodes wake waiters here (and end our tracking of them);
-    // commands requeued by other nodes mean a device's queue must be listed again.
+    // Results recorded by other nodes wake waiters here (and end our tracking of them); a
+    // command requeued anywhere (this node's own changes come through here too, at once)
+    // means its device's queue must be listed again.
     this.unsubscribe = bus.subscribe((event) => {
       if (event.type !== "command") return;
       if (isTerminalStatus(event.command.status)) {
@@ -723,8 +724,6 @@ export class CommandBroker {
   }
 
   private changed(command: CommandRecord): void {
-    // A requeued command is back in its device's queue: the next delivery lists the queue.
-    if (command.status === "QUEUED" && command.attempts > 0) this.drained.delete(command.deviceId);
     if (command.status === "QUEUED" || isTerminalStatus(command.status)) this.inFlight.delete(command.id);
     else {
       const sent = this.inFlight.get(command.id);

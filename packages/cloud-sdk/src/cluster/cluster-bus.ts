@@ -49,7 +49,7 @@ export interface OrphanedSession extends HeldSession {
  */
 export interface ClusterBus {
   readonly nodeId: string;
-  /** Sends an event to every node's subscribers, this one included. */
+  /** Sends an event to every node's subscribers; this node's get it synchronously, before it returns. */
   publish(event: CloudEvent): Promise<void>;
   /** Receives events from every node; returns the unsubscribe function. */
   subscribe(listener: (event: CloudEvent) => void): () => void;

@@ -122,16 +122,23 @@ export class NatsPresence {
 
   /** Capabilities of the live instances, each read once from its liveness entry. */
   private readonly capabilities = new Map<string, ReadonlySet<string>>();
+  /** What every live instance announced, as of the last heartbeat (empty until they are all known). */
+  private shared: ReadonlySet<string> = new Set();
 
-  /** Whether every live instance announced `capability` (false until they are all known). */
+  /** Whether every live instance announced `capability`: one lookup, for hot paths. */
   everyLiveNodeCan(capability: string): boolean {
-    if (this.live.size === 0) return false;
-    for (const inst of this.live) {
-      if (inst === this.options.instance) {
-        if (!this.options.capabilities?.includes(capability)) return false;
-      } else if (!this.capabilities.get(inst)?.has(capability)) return false;
+    return this.shared.has(capability);
+  }
+
+  /** The capabilities every instance of `live` announced (ours included). */
+  private sharedBy(live: ReadonlySet<string>): ReadonlySet<string> {
+    let shared = new Set(this.options.capabilities ?? []);
+    for (const inst of live) {
+      if (inst === this.options.instance) continue;
+      const theirs = this.capabilities.get(inst);
+      shared = new Set(theirs ? [...shared].filter((c) => theirs.has(c)) : []);
     }
-    return true;
+    return live.size === 0 ? new Set() : shared;
   }
 
   /** Reads the capabilities of instances seen for the first time; forgets the gone ones. */
@@ -249,6 +256,7 @@ export class NatsPresence {
       if ([...this.live].some((inst) => !live.has(inst))) this.reapDue = true;
       await this.learnCapabilities(live);
       this.live = live;
+      this.shared = this.sharedBy(live);
       // One reaper at a time — the smallest live id, no election needed.
       this.leader = [...live].sort()[0] === instance;
     } catch (error) {

@@ -1,7 +1,7 @@
 import { CloudErrorCode, ConflictError } from "../../errors.js";
+import { checkGroupPatch, groupFromNew } from "../group-model.js";
 import { compareIds, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { checkLengths } from "../text-limits.js";
 import type { Group, GroupRepository, Page, PageQuery } from "../types.js";
 import type { MemoryTables } from "./memory-tables.js";
 
@@ -10,18 +10,11 @@ export class MemoryGroupRepository implements GroupRepository {
   constructor(private readonly t: MemoryTables) {}
 
   async create(input: { id: string; name: string; description?: string; createdAt: number }): Promise<Group> {
-    checkLengths("group", [["/name", input.name]]);
     this.t.assertOpen();
     requireId(input.id);
     if (this.t.groups.has(input.id)) throw new ConflictError(CloudErrorCode.CONFLICT, "group id is taken");
     this.assertNameFree(input.name, undefined);
-    const group: Group = {
-      id: input.id,
-      name: input.name,
-      description: input.description ?? "",
-      createdAt: input.createdAt,
-      updatedAt: input.createdAt,
-    };
+    const group = groupFromNew(input);
     this.t.groups.set(group.id, group);
     this.t.members.set(group.id, new Set());
     return { ...group };
@@ -50,7 +43,7 @@ export class MemoryGroupRepository implements GroupRepository {
     patch: { name?: string; description?: string },
     now: number,
   ): Promise<Group | undefined> {
-    checkLengths("group", [["/name", patch.name]]);
+    checkGroupPatch(patch);
     this.t.assertOpen();
     const group = this.t.groups.get(id);
     if (!group) return undefined;

@@ -1,7 +1,7 @@
 import { CloudErrorCode, ConflictError } from "../../errors.js";
+import { checkGroupPatch, groupFromNew } from "../group-model.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import { checkLengths } from "../text-limits.js";
 import type { Group, GroupRepository, Page, PageQuery } from "../types.js";
 import { chunks, placeholders } from "./batches.js";
 import type { Dialect } from "./dialect.js";
@@ -26,15 +26,8 @@ export class SqlGroupRepository implements GroupRepository {
   ) {}
 
   async create(input: { id: string; name: string; description?: string; createdAt: number }): Promise<Group> {
-    checkLengths("group", [["/name", input.name]]);
     const id = requireId(input.id);
-    const group: Group = {
-      id: input.id,
-      name: input.name,
-      description: input.description ?? "",
-      createdAt: input.createdAt,
-      updatedAt: input.createdAt,
-    };
+    const group = groupFromNew(input);
     return this.db.run(async (db) => {
       await db.write(
         "INSERT INTO device_groups (id, name, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
@@ -63,7 +56,7 @@ export class SqlGroupRepository implements GroupRepository {
     patch: { name?: string; description?: string },
     now: number,
   ): Promise<Group | undefined> {
-    checkLengths("group", [["/name", patch.name]]);
+    checkGroupPatch(patch);
     const key = parseId(id);
     if (key === undefined) return this.db.run(async () => undefined);
     return this.db.tx(async (db) => {
