@@ -2,13 +2,8 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError } from "../../src/errors.js";
-import {
-  createMysqlStore,
-  MYSQL_MIGRATIONS,
-  mysqlPoolOptionsFromUrl,
-  openStore,
-  SchemaTooNewError,
-} from "../../src/repos/index.js";
+import { createMysqlStore, MYSQL_MIGRATIONS, mysqlPoolOptionsFromUrl } from "../../src/mysql.js";
+import { openStore, SchemaTooNewError } from "../../src/repos/index.js";
 import { MysqlDb } from "../../src/repos/mysql/mysql-db.js";
 import { describeStoreContract } from "./contract/all.contract.js";
 import { BIG_ID, newDevice, rejection } from "./contract/fixtures.js";
