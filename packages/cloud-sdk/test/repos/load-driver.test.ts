@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
 import { DriverMissingError } from "../../src/errors.js";
 import { loadDriver } from "../../src/repos/load-driver.js";
-import { rejection } from "./contract/fixtures.js";
+import { rejection } from "../../src/testing/fixtures.js";
 
 // Real loader failures: a package that is not installed, imported (ESM) and required (CJS).
 const MISSING = "cloudedge-no-such-driver";
