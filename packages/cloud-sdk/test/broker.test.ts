@@ -1,20 +1,17 @@
 import { ErrorCode } from "@cloudedge/protocol";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type Cloud, CommandFailedError, createMemoryStore, type Store } from "../src/index.js";
+import { CommandFailedError, createMemoryStore, type Store } from "../src/index.js";
+import { createTeardown } from "../src/testing/teardown.js";
 import { makeCloud } from "./support/cloud-fixture.js";
 import { FakeDevice, hello, until } from "./support/fake-device.js";
 import { ManualClock, settle } from "./support/manual-clock.js";
 
-let clouds: Cloud[] = [];
-afterEach(async () => {
-  for (const cloud of clouds) await cloud.close({ graceMs: 0 });
-  clouds = [];
-});
+const teardown = createTeardown(afterEach);
 
 async function setup(overrides: Parameters<typeof makeCloud>[0] = {}, store?: Store) {
   const fixture = await makeCloud(overrides, store);
-  clouds.push(fixture.cloud);
-  return fixture;
+  const forget = teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
+  return { ...fixture, forget };
 }
 
 describe("commands to an online device", () => {
@@ -353,7 +350,7 @@ describe("restart recovery", () => {
     const stale = await first.cloud.broker.send(offline.id, "stale", null, { ttlMs: 1_000 });
     await until(() => conn.of("cmd").length === 2, "cmds");
     // The process dies: no shutdown, nothing flushed beyond what the store has.
-    clouds = clouds.filter((c) => c !== first.cloud);
+    first.forget();
     first.cloud.broker.close();
 
     // A new process on the same store, 5 s later: past the short deadline and TTL.

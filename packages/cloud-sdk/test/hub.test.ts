@@ -1,22 +1,19 @@
 import { CloseCode, ErrorCode, parseRetryAfter } from "@cloudedge/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { bcryptStats, type Cloud, type PresenceEvent } from "../src/index.js";
+import { bcryptStats, type PresenceEvent } from "../src/index.js";
+import { createTeardown } from "../src/testing/teardown.js";
 import { makeCloud } from "./support/cloud-fixture.js";
 import { FakeDevice, hello, until } from "./support/fake-device.js";
 import { settle } from "./support/manual-clock.js";
 
-let current: Cloud | undefined;
-afterEach(async () => {
-  await current?.close({ graceMs: 0 });
-  current = undefined;
-});
+const teardown = createTeardown(afterEach);
 
 async function setup(overrides: Parameters<typeof makeCloud>[0] = {}) {
   const fixture = await makeCloud(overrides);
-  current = fixture.cloud;
+  const forget = teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
   const presence: PresenceEvent[] = [];
   fixture.cloud.hub.on("presence", (event) => presence.push(event));
-  return { ...fixture, presence };
+  return { ...fixture, presence, forget };
 }
 
 const closed = (conn: FakeDevice) => until(() => conn.closedWith !== undefined, "close");
@@ -332,10 +329,10 @@ describe("admission control", () => {
 
 describe("graceful shutdown", () => {
   it("sends every device bye with its own jittered retry-after, then closes 4009", async () => {
-    const { online, cloud, presence } = await setup();
+    const { online, cloud, presence, forget } = await setup();
     const devices = [await online("a"), await online("b"), await online("c")];
     await cloud.close({ spreadMs: 30_000, graceMs: 0 });
-    current = undefined;
+    forget();
     const hints = devices.map(({ conn }) => {
       const bye = conn.last("bye");
       expect(bye).toMatchObject({ type: "bye", reason: "server_shutdown" });

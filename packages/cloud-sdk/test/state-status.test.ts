@@ -1,18 +1,15 @@
 import { ErrorCode } from "@cloudedge/protocol";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Cloud, stateDelta } from "../src/index.js";
+import { stateDelta } from "../src/index.js";
+import { createTeardown } from "../src/testing/teardown.js";
 import { makeCloud } from "./support/cloud-fixture.js";
 import { FakeDevice, hello, until } from "./support/fake-device.js";
 import { settle } from "./support/manual-clock.js";
 
-let clouds: Cloud[] = [];
-afterEach(async () => {
-  for (const cloud of clouds) await cloud.close({ graceMs: 0 });
-  clouds = [];
-});
+const teardown = createTeardown(afterEach);
 async function setup(overrides: Parameters<typeof makeCloud>[0] = {}) {
   const fixture = await makeCloud(overrides);
-  clouds.push(fixture.cloud);
+  teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
   return fixture;
 }
 

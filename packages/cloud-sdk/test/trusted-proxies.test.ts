@@ -1,7 +1,9 @@
-import { createServer, type Server } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { Cloud, createMemoryStore, type HubWebSocketServerOptions, TrustedProxies } from "../src/index.js";
+import { createTeardown } from "../src/testing/teardown.js";
+import { closeServer } from "./support/close-server.js";
 import { WsDevice } from "./support/ws-device.js";
 
 describe("TrustedProxies", () => {
@@ -51,14 +53,7 @@ describe("TrustedProxies", () => {
 });
 
 describe("the hub behind a proxy (real WebSockets)", () => {
-  const running: Array<{ cloud: Cloud; server: Server }> = [];
-  afterEach(async () => {
-    for (const { cloud, server } of running.splice(0)) {
-      await cloud.close({ spreadMs: 10, graceMs: 100 });
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
-    }
-  });
+  const teardown = createTeardown(afterEach);
 
   async function start(options: HubWebSocketServerOptions) {
     const cloud = new Cloud({
@@ -71,7 +66,8 @@ describe("the hub behind a proxy (real WebSockets)", () => {
     const server = createServer();
     cloud.attach(server, "/ws", options);
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    running.push({ cloud, server });
+    teardown.add(() => closeServer(server));
+    teardown.add(() => cloud.close({ spreadMs: 10, graceMs: 100 }));
     const failures: string[] = [];
     cloud.hub.on("authFailed", (failure) => failures.push(failure.remoteAddress));
     return { cloud, url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`, failures };

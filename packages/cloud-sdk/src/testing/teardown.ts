@@ -1,7 +1,10 @@
 /** What a test registers to undo: servers, clouds, stores, connections, scratch databases. */
 export interface Teardown {
-  /** Registers a cleanup; cleanups run newest first, so a thing closes before what it uses. */
-  add(cleanup: () => unknown): void;
+  /**
+   * Registers a cleanup; cleanups run newest first, so a thing closes before what it uses.
+   * Returns a function that unregisters it unrun (for what the test closed itself, or let die).
+   */
+  add(cleanup: () => unknown): () => void;
   /**
    * Runs and forgets every registered cleanup, newest first. One failing does not skip the
    * rest; the first failure is rethrown once all ran (unless `ignoreErrors`).
@@ -26,6 +29,10 @@ export function createTeardown(
   const teardown: Teardown = {
     add(cleanup) {
       cleanups.push(cleanup);
+      return () => {
+        const at = cleanups.indexOf(cleanup);
+        if (at >= 0) cleanups.splice(at, 1);
+      };
     },
     async run() {
       const failures: unknown[] = [];

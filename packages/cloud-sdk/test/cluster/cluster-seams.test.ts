@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type BusRequest,
-  type Cloud,
   CloudError,
   type CloudEvent,
   type CommandRecord,
@@ -10,6 +9,7 @@ import {
   type OrphanedSession,
   type Store,
 } from "../../src/index.js";
+import { createTeardown } from "../../src/testing/teardown.js";
 import { makeCloud } from "../support/cloud-fixture.js";
 import { FakeDevice, hello, until } from "../support/fake-device.js";
 import { settle } from "../support/manual-clock.js";
@@ -57,15 +57,11 @@ class PresenceBus extends LocalClusterBus {
   }
 }
 
-let clouds: Cloud[] = [];
-afterEach(async () => {
-  for (const cloud of clouds) await cloud.close({ graceMs: 0 });
-  clouds = [];
-});
+const teardown = createTeardown(afterEach);
 
 async function setup(store: Store = createMemoryStore(), bus = new PresenceBus("here")) {
   const fixture = await makeCloud({ bus, commands: { scanMs: 1_000 } }, store);
-  clouds.push(fixture.cloud);
+  teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
   const events: CloudEvent[] = [];
   fixture.cloud.events.on("event", (event) => events.push(event));
   return { ...fixture, bus, events };

@@ -5,6 +5,7 @@ import { openBuckets, type PresenceBuckets, readLast } from "../../src/cluster/n
 import { encode } from "../../src/cluster/nats-names.js";
 import { NatsPresence } from "../../src/cluster/nats-presence.js";
 import { NatsClusterBus } from "../../src/nats.js";
+import { createTeardown } from "../../src/testing/teardown.js";
 import { type Logger, silentLogger } from "../../src/util/logger.js";
 import { FAST_PRESENCE, NatsTestCluster, until } from "./support/nats-test-server.js";
 
@@ -40,16 +41,14 @@ function gate() {
  * orphans go to its handlers only.
  */
 describe("NATS presence (real NATS)", () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  });
+  // The tests break connections and buckets on purpose: closing them afterwards may fail.
+  const cleanups = createTeardown(afterEach, { ignoreErrors: true });
 
   async function namespace() {
     const cluster = await NatsTestCluster.create();
-    cleanups.push(() => cluster.drop());
+    cleanups.add(() => cluster.drop());
     const admin = await cluster.connection();
-    cleanups.push(() => admin.close());
+    cleanups.add(() => admin.close());
     const buckets = await openBuckets(admin, { prefix: cluster.prefix, replicas: 1, ...FAST_PRESENCE });
     return { cluster, admin, ...buckets };
   }
@@ -72,7 +71,7 @@ describe("NATS presence (real NATS)", () => {
       onStale: async () => undefined,
       wrapBuckets: options.wrapBuckets,
     });
-    cleanups.push(async () => {
+    cleanups.add(async () => {
       await presence.close();
       await nc.close();
     });
@@ -92,10 +91,10 @@ describe("NATS presence (real NATS)", () => {
         nodeId: "c-doomed",
         ...FAST_PRESENCE,
       });
-      cleanups.push(() => doomed.close());
+      cleanups.add(() => doomed.close());
       // The reap is as slow as it gets: its orphan handler does not return until we say so.
       const stuck = gate();
-      cleanups.push(async () => stuck.open());
+      cleanups.add(async () => stuck.open());
       const reaped: string[] = [];
       reaper.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);
@@ -138,7 +137,7 @@ describe("NATS presence (real NATS)", () => {
 
       const reaper = await cluster.bus("reaper");
       const held = gate();
-      cleanups.push(async () => held.open());
+      cleanups.add(async () => held.open());
       const reaped: string[] = [];
       reaper.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);

@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { CloseCode, ErrorCode, parseRetryAfter } from "@cloudedge/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { bcryptStats, Cloud, type CloudOptions, type PresenceEvent, type Store } from "../../src/index.js";
+import { createTeardown } from "../../src/testing/teardown.js";
+import { closeServer } from "../support/close-server.js";
 import { WsDevice } from "../support/ws-device.js";
 
 const TOKEN_KEY = "integration-key-".repeat(4);
@@ -13,15 +15,9 @@ const TOKEN_KEY = "integration-key-".repeat(4);
  */
 export function describeHubIntegration(name: string, openStore: () => Promise<Store>): void {
   describe(`hub over real WebSockets (${name})`, () => {
-    const running: Array<{ cloud: Cloud; server: Server }> = [];
-
-    afterEach(async () => {
-      for (const { cloud, server } of running.splice(0)) {
-        await cloud.close({ spreadMs: 100, graceMs: 100 }).catch(() => {});
-        server.closeAllConnections();
-        await new Promise((resolve) => server.close(resolve));
-      }
-    });
+    const teardown = createTeardown(afterEach);
+    /** How to forget each running hub's stop, for a test that kills it instead. */
+    const running = new Map<Cloud, () => void>();
 
     async function start(store?: Store, options: Partial<CloudOptions> = {}) {
       const cloud = new Cloud({
@@ -37,7 +33,11 @@ export function describeHubIntegration(name: string, openStore: () => Promise<St
       const server = createServer((_req, res) => res.writeHead(404).end());
       cloud.attach(server, "/ws");
       await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-      running.push({ cloud, server });
+      const stop = async () => {
+        await cloud.close({ spreadMs: 100, graceMs: 100 }).catch(() => undefined);
+        await closeServer(server);
+      };
+      running.set(cloud, teardown.add(stop));
       const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/ws`;
       const presence: PresenceEvent[] = [];
       cloud.hub.on("presence", (event) => presence.push(event));
@@ -46,11 +46,9 @@ export function describeHubIntegration(name: string, openStore: () => Promise<St
 
     /** Stops a hub the way a crash would: no bye, no flush beyond what is written. */
     async function kill(cloud: Cloud, server: Server) {
-      const index = running.findIndex((r) => r.cloud === cloud);
-      running.splice(index, 1);
+      running.get(cloud)?.();
       cloud.broker.close();
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
     }
 
     it("authenticates with the secret, then resumes with the token without bcrypt", async () => {

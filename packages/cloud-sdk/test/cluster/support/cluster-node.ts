@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Cloud, type Store } from "../../../src/index.js";
 import { createMysqlStore } from "../../../src/mysql.js";
 import { NatsClusterBus as Bus, type NatsClusterBus } from "../../../src/nats.js";
+import { closeServer } from "../../support/close-server.js";
 
 export const CLUSTER_TOKEN_KEY = "cluster-test-key-".repeat(4);
 
@@ -67,8 +68,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       if (stopped) return;
       stopped = true;
       await cloud.close({ spreadMs: 100, graceMs: 100 }).catch(() => undefined);
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await closeServer(server);
       await bus.close();
       await store.close();
     },
