@@ -11,14 +11,15 @@ export {
 export { FailureRateLimiter, type RateLimitRule } from "./auth/rate-limiter.js";
 export { type ResumeClaims, ResumeTokens, type TokenVerdict } from "./auth/resume-tokens.js";
 export { bcryptStats, generateSecret, hashSecret, MIN_SECRET_LENGTH, verifySecret } from "./auth/secrets.js";
-export {
-  CommandBroker,
-  type CommandBrokerOptions,
-  type FanOutItem,
-  type SendAndWaitOptions,
-  type SendOptions,
-} from "./broker/command-broker.js";
-export { CommandFailedError, errorForCommand } from "./broker/command-errors.js";
+export { CommandBroker } from "./broker/command-broker.js";
+export { CommandFailedError, CommandWaitTimeoutError, errorForCommand } from "./broker/command-errors.js";
+export type { RecoveryCounts } from "./broker/command-recovery.js";
+export type {
+  CommandBrokerOptions,
+  FanOutItem,
+  SendAndWaitOptions,
+  SendOptions,
+} from "./broker/command-types.js";
 export { Cloud, type CloudOptions } from "./cloud.js";
 export type {
   BusHandler,
