@@ -1,4 +1,4 @@
-import { CloudError, CloudErrorCode, type CommandFailedError, isCloudError } from "@cloudedge/cloud-sdk";
+import { CloudError, CloudErrorCode, isCloudError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { Context } from "koa";
 import type { AppDeps } from "../context.js";
@@ -159,22 +159,8 @@ export function legacyRoutes(deps: AppDeps): Route[] {
                 ? "logs.upload"
                 : body.order;
           // upload_log without a remoteDir: the agent's configured one (default /var/log/devices_management).
-          const effective = params;
-          try {
-            return await cloud.broker.call(String(body.device_id), method, effective, {
-              timeoutMs: ORDER_WAIT_MS,
-            });
-          } catch (error) {
-            const failed = error as CommandFailedError;
-            if (failed.code === CloudErrorCode.DEVICE_ERROR) {
-              throw new CloudError(
-                CloudErrorCode.DEVICE_ERROR,
-                failed.command?.error?.message ?? failed.message,
-                400,
-              );
-            }
-            throw error;
-          }
+          // A device error comes back as its message (`enveloped`: DEVICEOP_ERROR, 400).
+          return cloud.broker.call(String(body.device_id), method, params, { timeoutMs: ORDER_WAIT_MS });
         }),
     },
   ];
