@@ -6,7 +6,8 @@
 // registration to another node.
 import { createServer } from "node:http";
 import { writeHeapSnapshot } from "node:v8";
-import { Cloud, createMemoryStore, NatsClusterBus, openStore } from "@cloudedge/cloud-sdk";
+import { Cloud, createMemoryStore, openStore } from "@cloudedge/cloud-sdk";
+import { NatsClusterBus } from "@cloudedge/cloud-sdk/nats";
 import { build } from "hdr-histogram-js";
 import { deviceId, TOKEN_KEY } from "../fleet-ids.mjs";
 import { childConfig, serve } from "../ipc.mjs";

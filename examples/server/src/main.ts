@@ -4,14 +4,8 @@ import { readFileSync } from "node:fs";
 import { createServer as createHttpServer, type Server } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { hostname } from "node:os";
-import {
-  Cloud,
-  type ClusterBus,
-  createIdGenerator,
-  NatsClusterBus,
-  openStore,
-  type Store,
-} from "@cloudedge/cloud-sdk";
+import { Cloud, type ClusterBus, createIdGenerator, openStore, type Store } from "@cloudedge/cloud-sdk";
+import { NatsClusterBus } from "@cloudedge/cloud-sdk/nats";
 import pino from "pino";
 import { createApp } from "./app.js";
 import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";

@@ -35,6 +35,7 @@ export const CloudErrorCode = {
   DEVICE_ERROR: "device_error",
   STORE_UNAVAILABLE: "store_unavailable",
   CLUSTER_UNAVAILABLE: "cluster_unavailable",
+  DRIVER_MISSING: "driver_missing",
   SHUTTING_DOWN: "shutting_down",
 } as const;
 export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];
@@ -67,6 +68,27 @@ export class StoreUnavailableError extends CloudError {
   override readonly name = "StoreUnavailableError";
   constructor(cause?: unknown) {
     super(CloudErrorCode.STORE_UNAVAILABLE, "the database is unavailable", 503);
+    (this as { cause?: unknown }).cause = cause;
+  }
+}
+
+/**
+ * A store or bus URL asks for a driver whose optional peer package is not installed (the
+ * SDK keeps better-sqlite3, mysql2 and nats optional); the message names what to install.
+ */
+export class DriverMissingError extends CloudError {
+  override readonly name = "DriverMissingError";
+  constructor(
+    readonly packageName: string,
+    cause?: unknown,
+  ) {
+    super(
+      CloudErrorCode.DRIVER_MISSING,
+      `the optional package ${packageName} is not installed; install it with: npm i ${packageName}`,
+      500,
+      false,
+      { package: packageName },
+    );
     (this as { cause?: unknown }).cause = cause;
   }
 }

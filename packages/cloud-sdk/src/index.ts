@@ -1,6 +1,8 @@
 /**
  * @cloudedge/cloud-sdk — the cloud side of cloudedge: device hub, device auth, command
  * broker, desired/reported state, status ingest, repositories and the cluster-bus seam.
+ * The drivers are optional peers behind subpaths: `/sqlite` (better-sqlite3), `/mysql`
+ * (mysql2), `/nats` (nats); nothing here imports them. `/testing` holds the contract suites.
  */
 export {
   type AuthFailureReason,
@@ -30,7 +32,6 @@ export type {
   OrphanedSession,
 } from "./cluster/cluster-bus.js";
 export { LocalClusterBus } from "./cluster/local-cluster-bus.js";
-export { NatsClusterBus, type NatsClusterBusOptions } from "./cluster/nats-cluster-bus.js";
 export {
   DeviceService,
   type DeviceServiceOptions,
@@ -40,6 +41,7 @@ export {
   CloudError,
   CloudErrorCode,
   ConflictError,
+  DriverMissingError,
   isCloudError,
   NotFoundError,
   StoreUnavailableError,

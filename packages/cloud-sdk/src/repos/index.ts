@@ -1,13 +1,11 @@
 export { INITIAL_GENERATION } from "./device-model.js";
 export { parseId } from "./ids.js";
 export { createMemoryStore } from "./memory/memory-store.js";
-export { MYSQL_MIGRATIONS } from "./mysql/mysql-migrations.js";
-export { createMysqlStore, type MysqlStoreOptions, mysqlPoolOptionsFromUrl } from "./mysql/mysql-store.js";
 export { openStore } from "./open-store.js";
 export { DEFAULT_PAGE_LIMIT, decodeCursor, encodeCursor, MAX_PAGE_LIMIT } from "./paging.js";
 export { type Migration, SchemaTooNewError } from "./sql/migration.js";
-export { SQLITE_MIGRATIONS } from "./sqlite/sqlite-migrations.js";
-export { createSqliteStore, type SqliteStoreOptions } from "./sqlite/sqlite-store.js";
+export type { Row, SqlParam } from "./sql/rows.js";
+export type { DuplicateKey, OnDuplicate, SqlDb, SqlRunner } from "./sql/sql-db.js";
 export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./status-model.js";
 export type {
   ApiToken,

@@ -1,8 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { loadDriver } from "./load-driver.js";
 import { createMemoryStore } from "./memory/memory-store.js";
-import { createMysqlStore } from "./mysql/mysql-store.js";
-import { createSqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./types.js";
 
 const USAGE = "expected memory:, sqlite:<path> or mysql://user:pass@host:port/db";
@@ -10,7 +9,9 @@ const USAGE = "expected memory:, sqlite:<path> or mysql://user:pass@host:port/db
 /**
  * Opens the store a `CLOUDEDGE_DB` URL names: `memory:`, `sqlite:<path>` (`sqlite::memory:`
  * for a private in-memory database; the file's directory is created), or
- * `mysql://user:pass@host:port/db` (also `mariadb://`).
+ * `mysql://user:pass@host:port/db` (also `mariadb://`). A SQL driver is imported only when
+ * its URL asks for it; when its optional package is missing this rejects with
+ * DriverMissingError (code `driver_missing`) naming the package to install.
  */
 export async function openStore(url: string): Promise<Store> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
@@ -19,12 +20,18 @@ export async function openStore(url: string): Promise<Store> {
       return createMemoryStore();
     case "sqlite": {
       const path = sqlitePath(url.slice("sqlite:".length));
+      const { createSqliteStore } = await loadDriver(
+        "better-sqlite3",
+        () => import("./sqlite/sqlite-store.js"),
+      );
       if (path !== ":memory:") await mkdir(dirname(resolve(path)), { recursive: true });
       return createSqliteStore({ path });
     }
     case "mysql":
-    case "mariadb":
+    case "mariadb": {
+      const { createMysqlStore } = await loadDriver("mysql2", () => import("./mysql/mysql-store.js"));
       return createMysqlStore({ url });
+    }
     case undefined:
       throw new Error(`invalid store URL; ${USAGE}`);
     default:

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceToken, keyToDeviceId } from "../../src/cluster/nats-names.js";
-import type { BusRequest, CloudEvent, NatsClusterBus, OrphanedSession } from "../../src/index.js";
-import { NatsClusterBus as Bus } from "../../src/index.js";
+import type { BusRequest, CloudEvent, OrphanedSession } from "../../src/index.js";
+import type { NatsClusterBus } from "../../src/nats.js";
+import { NatsClusterBus as Bus } from "../../src/nats.js";
 import { NatsTestCluster, until } from "./support/nats-test-server.js";
 
 const session = (sessionId: string) => ({ sessionId, connectedAt: 1_700_000_000_000 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { openBuckets, type PresenceBuckets, readLast } from "../../src/cluster/nats-buckets.js";
 import { encode } from "../../src/cluster/nats-names.js";
 import { NatsPresence } from "../../src/cluster/nats-presence.js";
-import { NatsClusterBus } from "../../src/index.js";
+import { NatsClusterBus } from "../../src/nats.js";
 import { type Logger, silentLogger } from "../../src/util/logger.js";
 import { FAST_PRESENCE, NatsTestCluster, until } from "./support/nats-test-server.js";
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type BusRequest, NatsClusterBus } from "../../src/index.js";
+import type { BusRequest } from "../../src/index.js";
+import { NatsClusterBus } from "../../src/nats.js";
 import { until } from "./support/nats-test-server.js";
 import { PrivateNats } from "./support/private-nats.js";
 

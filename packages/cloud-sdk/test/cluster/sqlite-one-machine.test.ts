@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSqliteStore } from "../../src/index.js";
+import { createSqliteStore } from "../../src/sqlite.js";
 import { type ClusterNode, startClusterNode } from "./support/cluster-node.js";
 import { NatsTestCluster, until } from "./support/nats-test-server.js";
 import { WsAgent } from "./support/ws-agent.js";

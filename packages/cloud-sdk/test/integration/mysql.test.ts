@@ -1,5 +1,6 @@
 import { afterAll, beforeAll } from "vitest";
-import { createMysqlStore, type Store } from "../../src/index.js";
+import type { Store } from "../../src/index.js";
+import { createMysqlStore } from "../../src/mysql.js";
 import { MysqlTestDatabase } from "../repos/mysql-test-server.js";
 import { describeHubIntegration } from "./hub-integration.js";
 

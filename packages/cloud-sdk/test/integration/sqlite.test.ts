@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll } from "vitest";
-import { createSqliteStore, type Store } from "../../src/index.js";
+import type { Store } from "../../src/index.js";
+import { createSqliteStore } from "../../src/sqlite.js";
 import { describeHubIntegration } from "./hub-integration.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cloudedge-hub-sqlite-"));

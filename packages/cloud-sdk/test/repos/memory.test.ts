@@ -1,4 +1,6 @@
-import { createMemoryStore } from "../../src/repos/index.js";
-import { describeStoreContract } from "./contract/all.contract.js";
+import { createMemoryStore } from "@cloudedge/cloud-sdk";
+import { describeStoreContract } from "@cloudedge/cloud-sdk/testing";
+import { vitestHarness } from "../support/vitest-harness.js";
 
-describeStoreContract("memory", async () => createMemoryStore());
+// The published suite from the built package, as a third-party backend would run it.
+describeStoreContract(vitestHarness, "memory", async () => createMemoryStore());

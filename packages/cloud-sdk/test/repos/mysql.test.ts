@@ -1,20 +1,24 @@
 import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
-import mysql from "mysql2/promise";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
+import { openStore, SchemaTooNewError, StoreUnavailableError } from "@cloudedge/cloud-sdk";
 import {
   createMysqlStore,
   MYSQL_MIGRATIONS,
+  MysqlDb,
   mysqlPoolOptionsFromUrl,
-  openStore,
-  SchemaTooNewError,
-} from "../../src/repos/index.js";
-import { MysqlDb } from "../../src/repos/mysql/mysql-db.js";
-import { describeStoreContract } from "./contract/all.contract.js";
-import { BIG_ID, newDevice, rejection } from "./contract/fixtures.js";
-import { describeSqlDbContract } from "./contract/sql-db.contract.js";
+} from "@cloudedge/cloud-sdk/mysql";
+import {
+  BIG_ID,
+  describeSqlDbContract,
+  describeStoreContract,
+  newDevice,
+  rejection,
+} from "@cloudedge/cloud-sdk/testing";
+import mysql from "mysql2/promise";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { vitestHarness } from "../support/vitest-harness.js";
 import { MYSQL_SERVER_URL, MysqlTestDatabase } from "./mysql-test-server.js";
 
+// The suites and the store both from the built package: one set of error classes.
 // One database for the whole file, migrated once by the first store; each test gets an empty one.
 let db: MysqlTestDatabase;
 beforeAll(async () => {
@@ -25,12 +29,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-describeStoreContract("mysql", async () => {
+describeStoreContract(vitestHarness, "mysql", async () => {
   await db.empty();
   return createMysqlStore({ url: db.url, connectionLimit: 4 });
 });
 
-describeSqlDbContract("mysql", async () => {
+describeSqlDbContract(vitestHarness, "mysql", async () => {
   await db.empty();
   return new MysqlDb(mysql.createPool({ ...mysqlPoolOptionsFromUrl(db.url), connectionLimit: 2 }));
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/repos/index.js";
-import { rejection } from "./contract/fixtures.js";
+import { rejection } from "../../src/testing/fixtures.js";
 
 describe("openStore", () => {
   const dir = mkdtempSync(join(tmpdir(), "cloudedge-open-"));

@@ -1,20 +1,24 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SchemaTooNewError, StoreUnavailableError } from "@cloudedge/cloud-sdk";
+import { createSqliteStore, migrateSqlite, SQLITE_MIGRATIONS, SqliteDb } from "@cloudedge/cloud-sdk/sqlite";
+import {
+  BIG_ID,
+  describeSqlDbContract,
+  describeStoreContract,
+  newDevice,
+  rejection,
+} from "@cloudedge/cloud-sdk/testing";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../src/errors.js";
-import { createSqliteStore, SchemaTooNewError, SQLITE_MIGRATIONS } from "../../src/repos/index.js";
-import { SqliteDb } from "../../src/repos/sqlite/sqlite-db.js";
-import { migrateSqlite } from "../../src/repos/sqlite/sqlite-migrate.js";
-import { describeStoreContract } from "./contract/all.contract.js";
-import { BIG_ID, newDevice, rejection } from "./contract/fixtures.js";
-import { describeSqlDbContract } from "./contract/sql-db.contract.js";
+import { vitestHarness } from "../support/vitest-harness.js";
 
+// The suites and the store both from the built package: one set of error classes.
 // A private in-memory database per test: fresh, migrated, and gone on close.
-describeStoreContract("sqlite", () => createSqliteStore({ path: ":memory:" }));
+describeStoreContract(vitestHarness, "sqlite", () => createSqliteStore({ path: ":memory:" }));
 
-describeSqlDbContract("sqlite", async () => {
+describeSqlDbContract(vitestHarness, "sqlite", async () => {
   const raw = new Database(":memory:");
   migrateSqlite(raw);
   return new SqliteDb(raw);

@@ -1,12 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import {
-  NatsClusterBus as Bus,
-  Cloud,
-  createMysqlStore,
-  type NatsClusterBus,
-  type Store,
-} from "../../../src/index.js";
+import { Cloud, type Store } from "../../../src/index.js";
+import { createMysqlStore } from "../../../src/mysql.js";
+import { NatsClusterBus as Bus, type NatsClusterBus } from "../../../src/nats.js";
 
 export const CLUSTER_TOKEN_KEY = "cluster-test-key-".repeat(4);
 

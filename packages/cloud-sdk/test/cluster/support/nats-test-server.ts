@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
-import { NatsClusterBus, type NatsClusterBusOptions } from "../../../src/index.js";
+import { NatsClusterBus, type NatsClusterBusOptions } from "../../../src/nats.js";
 
 /** The test NATS (with JetStream); CI may point elsewhere. Tests FAIL (never skip) when it is unreachable. */
 export const NATS_TEST_URL = process.env.CLOUDEDGE_TEST_NATS_URL ?? "nats://127.0.0.1:4222";

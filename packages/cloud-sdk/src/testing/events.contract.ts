@@ -1,14 +1,20 @@
-import { describe, expect, it } from "vitest";
-import { ValidationError } from "../../../src/errors.js";
-import type { DeviceEvent, Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ValidationError } from "../errors.js";
+import type { DeviceEvent, Store } from "../repos/index.js";
 import { eachStoreWithDevice, expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The EventLogRepository contract every store implementation must meet. */
-export function describeEventLogRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeEventLogRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it } = harness;
   describe(`${name}: EventLogRepository`, () => {
     let store: Store;
     let device: string;
-    eachStoreWithDevice(makeStore, (s, d) => {
+    eachStoreWithDevice(harness, makeStore, (s, d) => {
       store = s;
       device = d;
     });
@@ -35,8 +41,8 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
       ];
       await store.events.append(events);
       await store.events.append([]);
-      expect((await store.events.list(device)).items).toStrictEqual([...events].reverse());
-      expect((await store.events.list(nextId())).items).toEqual([]);
+      assert.deepStrictEqual((await store.events.list(device)).items, [...events].reverse());
+      assert.deepEqual((await store.events.list(nextId())).items, []);
     });
 
     it("filters by kinds and an inclusive time window, and pages", async () => {
@@ -46,22 +52,23 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
       const ids = (list: DeviceEvent[]) => list.map((e) => e.id);
       const reversed = [...events].reverse();
 
-      expect(ids((await store.events.list(device, { kinds: ["command"] })).items)).toEqual([
+      assert.deepEqual(ids((await store.events.list(device, { kinds: ["command"] })).items), [
         events[3]?.id,
         events[1]?.id,
       ]);
-      expect(ids((await store.events.list(device, { kinds: ["connected", "state"] })).items)).toEqual([
+      assert.deepEqual(ids((await store.events.list(device, { kinds: ["connected", "state"] })).items), [
         events[4]?.id,
         events[0]?.id,
       ]);
-      expect(ids((await store.events.list(device, { from: T0 + 2, to: T0 + 4 })).items)).toEqual(
+      assert.deepEqual(
+        ids((await store.events.list(device, { from: T0 + 2, to: T0 + 4 })).items),
         ids(reversed.slice(1, 4)),
       );
       const first = await store.events.list(device, { limit: 4 });
-      expect(ids(first.items)).toEqual(ids(reversed.slice(0, 4)));
+      assert.deepEqual(ids(first.items), ids(reversed.slice(0, 4)));
       const rest = await store.events.list(device, { limit: 4, after: first.nextCursor });
-      expect(ids(rest.items)).toEqual(ids(reversed.slice(4)));
-      expect(rest.nextCursor).toBeUndefined();
+      assert.deepEqual(ids(rest.items), ids(reversed.slice(4)));
+      assert.equal(rest.nextCursor, undefined);
       await expectCloudError(
         store.events.list(device, { after: "zz" }),
         ValidationError,
@@ -73,7 +80,7 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
       const first = event(T0, "state", { reason: "first" });
       await store.events.append([first, event(T0 + 1, "state", { deviceId: nextId() })]);
       await store.events.append([{ ...first, reason: "second" }]);
-      expect((await store.events.list(device)).items).toStrictEqual([first]);
+      assert.deepStrictEqual((await store.events.list(device)).items, [first]);
     });
 
     it("appends a batch of any size, keeping the first of an id repeated within it", async () => {
@@ -87,7 +94,7 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
       ]);
       const page = await store.events.list(device, { limit: 1000 });
       const rest = await store.events.list(device, { limit: 1000, after: page.nextCursor });
-      expect([...page.items, ...rest.items]).toStrictEqual([...events].reverse());
+      assert.deepStrictEqual([...page.items, ...rest.items], [...events].reverse());
     });
 
     it("prunes events older than a time and counts them", async () => {
@@ -97,10 +104,13 @@ export function describeEventLogRepositoryContract(name: string, makeStore: Make
         event(T0 - 1, "connected", { deviceId: other }),
         event(T0, "disconnected"),
       ]);
-      expect(await store.events.prune(T0)).toBe(2);
-      expect((await store.events.list(device)).items.map((e) => e.ts)).toEqual([T0]);
-      expect((await store.events.list(other)).items).toEqual([]);
-      expect(await store.events.prune(T0)).toBe(0);
+      assert.equal(await store.events.prune(T0), 2);
+      assert.deepEqual(
+        (await store.events.list(device)).items.map((e) => e.ts),
+        [T0],
+      );
+      assert.deepEqual((await store.events.list(other)).items, []);
+      assert.equal(await store.events.prune(T0), 0);
     });
   });
 }

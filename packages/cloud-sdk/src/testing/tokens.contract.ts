@@ -1,10 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConflictError } from "../../../src/errors.js";
-import type { ApiToken, Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ConflictError } from "../errors.js";
+import type { ApiToken, Store } from "../repos/index.js";
 import { expectCloudError, type MakeStore, nextId, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The TokenRepository contract every store implementation must meet. */
-export function describeTokenRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeTokenRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it, beforeEach, afterEach } = harness;
   describe(`${name}: TokenRepository`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -30,10 +36,10 @@ export function describeTokenRepositoryContract(name: string, makeStore: MakeSto
       const input = token(1, { scopes: ["read", "write", "admin"], expiresAt: T0 + 1000 });
       const created = await store.tokens.create(input);
       const { tokenHash: _hash, ...expected } = input;
-      expect(created).toStrictEqual(expected);
-      expect(await store.tokens.findByHash(hash(1))).toStrictEqual(expected);
-      expect(await store.tokens.findByHash(hash(2))).toBeUndefined();
-      expect(JSON.stringify(await store.tokens.list())).not.toContain(hash(1));
+      assert.deepStrictEqual(created, expected);
+      assert.deepStrictEqual(await store.tokens.findByHash(hash(1)), expected);
+      assert.equal(await store.tokens.findByHash(hash(2)), undefined);
+      assert.ok(!JSON.stringify(await store.tokens.list()).includes(hash(1)));
     });
 
     it("refuses a duplicate hash or id", async () => {
@@ -46,17 +52,26 @@ export function describeTokenRepositoryContract(name: string, makeStore: MakeSto
       const ids = ["50", "7", "600"];
       for (const [i, id] of ids.entries()) await store.tokens.create(token(i, { id }));
       const first = await store.tokens.list({ limit: 2 });
-      expect(first.items.map((t) => t.id)).toEqual(["7", "50"]);
-      expect((await store.tokens.list({ after: first.nextCursor })).items.map((t) => t.id)).toEqual(["600"]);
+      assert.deepEqual(
+        first.items.map((t) => t.id),
+        ["7", "50"],
+      );
+      assert.deepEqual(
+        (await store.tokens.list({ after: first.nextCursor })).items.map((t) => t.id),
+        ["600"],
+      );
 
       await store.tokens.touch("7", T0 + 99);
       await store.tokens.touch(nextId(), T0);
-      expect((await store.tokens.findByHash(hash(1)))?.lastUsedAt).toBe(T0 + 99);
+      assert.equal((await store.tokens.findByHash(hash(1)))?.lastUsedAt, T0 + 99);
 
-      expect(await store.tokens.delete("50")).toBe(true);
-      expect(await store.tokens.delete("50")).toBe(false);
-      expect(await store.tokens.findByHash(hash(0))).toBeUndefined();
-      expect((await store.tokens.list()).items.map((t) => t.id)).toEqual(["7", "600"]);
+      assert.equal(await store.tokens.delete("50"), true);
+      assert.equal(await store.tokens.delete("50"), false);
+      assert.equal(await store.tokens.findByHash(hash(0)), undefined);
+      assert.deepEqual(
+        (await store.tokens.list()).items.map((t) => t.id),
+        ["7", "600"],
+      );
     });
   });
 }

@@ -1,13 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { CloudErrorCode, ConflictError, StoreUnavailableError } from "../../../src/errors.js";
-import type { DuplicateKey, SqlDb, SqlRunner } from "../../../src/repos/sql/sql-db.js";
+import assert from "node:assert/strict";
+import { CloudErrorCode, ConflictError, StoreUnavailableError } from "../errors.js";
+import type { DuplicateKey, SqlDb, SqlRunner } from "../repos/sql/sql-db.js";
+import { assertInstanceOf } from "./assertions.js";
 import { rejection } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** A SqlDb over a freshly migrated (or emptied) database. */
 export type MakeSqlDb = () => Promise<SqlDb>;
 
 /** The SqlDb contract the shared SQL repositories rely on, run against the MySQL and SQLite implementations. */
-export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
+export function describeSqlDbContract(harness: TestHarness, name: string, makeDb: MakeSqlDb): void {
+  const { describe, it, beforeEach, afterEach } = harness;
   describe(`${name}: SqlDb`, () => {
     let db: SqlDb;
     beforeEach(async () => {
@@ -37,8 +40,8 @@ export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
         );
         return (await runner.get("SELECT COUNT(*) AS n FROM api_tokens"))?.n;
       });
-      expect(Number(result)).toBe(3);
-      expect(await ids()).toEqual([1, 2, 3]);
+      assert.equal(Number(result), 3);
+      assert.deepEqual(await ids(), [1, 2, 3]);
     });
 
     it("rolls back every statement of a transaction that fails, and rejects with the error", async () => {
@@ -49,8 +52,8 @@ export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
           throw boom;
         }),
       );
-      expect(err).toBe(boom);
-      expect(await ids()).toEqual([]);
+      assert.equal(err, boom);
+      assert.deepEqual(await ids(), []);
     });
 
     it("tells a duplicate primary key from a duplicate unique index", async () => {
@@ -60,13 +63,15 @@ export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
         seen.push(key);
         return new ConflictError(CloudErrorCode.CONFLICT, key);
       };
-      expect(await rejection(db.run((runner) => insert(runner, 1, "other"), onDuplicate))).toBeInstanceOf(
+      assertInstanceOf(
+        await rejection(db.run((runner) => insert(runner, 1, "other"), onDuplicate)),
         ConflictError,
       );
-      expect(await rejection(db.tx((runner) => insert(runner, 2, "h1"), onDuplicate))).toBeInstanceOf(
+      assertInstanceOf(
+        await rejection(db.tx((runner) => insert(runner, 2, "h1"), onDuplicate)),
         ConflictError,
       );
-      expect(seen).toEqual(["primary", "unique"]);
+      assert.deepEqual(seen, ["primary", "unique"]);
     });
 
     it("keeps work that starts while a transaction is open out of it", async () => {
@@ -85,17 +90,18 @@ export function describeSqlDbContract(name: string, makeDb: MakeSqlDb): void {
       );
       await open;
       await db.run((runner) => insert(runner, 2));
-      expect(await failing).toBeInstanceOf(StoreUnavailableError);
-      expect(await ids()).toEqual([2]);
+      assertInstanceOf(await failing, StoreUnavailableError);
+      assert.deepEqual(await ids(), [2]);
     });
 
     it("closes idempotently; afterwards work rejects with store_unavailable", async () => {
       await db.close();
       await db.close();
-      expect(await rejection(db.run((runner) => runner.get("SELECT 1 AS ok")))).toBeInstanceOf(
+      assertInstanceOf(
+        await rejection(db.run((runner) => runner.get("SELECT 1 AS ok"))),
         StoreUnavailableError,
       );
-      expect(await rejection(db.tx(async () => undefined))).toBeInstanceOf(StoreUnavailableError);
+      assertInstanceOf(await rejection(db.tx(async () => undefined)), StoreUnavailableError);
     });
   });
 }

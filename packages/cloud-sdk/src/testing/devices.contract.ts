@@ -1,6 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConflictError, StoreUnavailableError, ValidationError } from "../../../src/errors.js";
-import type { Device, Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ConflictError, StoreUnavailableError, ValidationError } from "../errors.js";
+import type { Device, Store } from "../repos/index.js";
+import { assertInstanceOf, assertMatches } from "./assertions.js";
 import { describeDeviceListContract } from "./device-list.contract.js";
 import {
   BIG_ID,
@@ -12,9 +13,15 @@ import {
   seedDevice,
   T0,
 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The DeviceRepository contract every store implementation must meet. */
-export function describeDeviceRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeDeviceRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it, beforeEach, afterEach } = harness;
   describe(`${name}: DeviceRepository`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -48,8 +55,8 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           createdAt: T0,
           updatedAt: T0,
         };
-        expect(created).toStrictEqual(expected);
-        expect(await store.devices.get(id)).toStrictEqual(expected);
+        assert.deepStrictEqual(created, expected);
+        assert.deepStrictEqual(await store.devices.get(id), expected);
       });
 
       it("round-trips every registration field", async () => {
@@ -67,7 +74,7 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           software: { version: "1.2.3", lastUpdate: T0 - 5 },
         });
         await store.devices.create(input);
-        expect(await store.devices.get(input.id)).toMatchObject({
+        assertMatches(await store.devices.get(input.id), {
           name: "Gateway Berlin",
           type: "gateway",
           description: "rack 4",
@@ -90,9 +97,9 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           await store.devices.update(created.id, { name: "x" }, T0 + 1),
         ];
         for (const read of reads) {
-          expect(read).toBeDefined();
-          expect(read).not.toHaveProperty("secretHash");
-          expect(JSON.stringify(read)).not.toContain(SECRET_HASH);
+          assert.ok(typeof read === "object" && read !== null);
+          assert.ok(!("secretHash" in read));
+          assert.ok(!JSON.stringify(read).includes(SECRET_HASH));
         }
       });
 
@@ -100,10 +107,13 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         const neighbour = (BigInt(BIG_ID) - 1n).toString();
         await store.devices.create(newDevice({ id: BIG_ID, name: "big" }));
         await store.devices.create(newDevice({ id: neighbour, name: "neighbour" }));
-        expect(await store.devices.get(BIG_ID)).toMatchObject({ id: BIG_ID, name: "big" });
-        expect(await store.devices.get(neighbour)).toMatchObject({ id: neighbour, name: "neighbour" });
-        expect((await store.devices.list()).items.map((d) => d.id)).toEqual([neighbour, BIG_ID]);
-        expect(await store.devices.getCredentials(BIG_ID)).toMatchObject({ deviceId: BIG_ID });
+        assertMatches(await store.devices.get(BIG_ID), { id: BIG_ID, name: "big" });
+        assertMatches(await store.devices.get(neighbour), { id: neighbour, name: "neighbour" });
+        assert.deepEqual(
+          (await store.devices.list()).items.map((d) => d.id),
+          [neighbour, BIG_ID],
+        );
+        assertMatches(await store.devices.getCredentials(BIG_ID), { deviceId: BIG_ID });
       });
 
       it("refuses a taken (serialNumber, model) pair with device_exists", async () => {
@@ -116,7 +126,7 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         // Either half alone is no conflict.
         await seedDevice(store, { hardware: { serialNumber: "SN-1", model: "M2", nics: [] } });
         await seedDevice(store, { hardware: { serialNumber: "SN-2", model: "M1", nics: [] } });
-        expect((await store.devices.list()).items).toHaveLength(3);
+        assert.equal((await store.devices.list()).items.length, 3);
       });
 
       it("never lets devices without a serial number or model conflict", async () => {
@@ -128,12 +138,12 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         await seedDevice(store, { hardware: { model: "M9", nics: [] } });
         await seedDevice(store, { hardware: { serialNumber: "", model: "M9", nics: [] } });
         await seedDevice(store, { hardware: { serialNumber: "", model: "M9", nics: [] } });
-        expect((await store.devices.list()).items).toHaveLength(8);
+        assert.equal((await store.devices.list()).items.length, 8);
       });
 
       it("stores an empty serial number or model as absent", async () => {
         const id = await seedDevice(store, { hardware: { serialNumber: "", model: "", nics: [] } });
-        expect((await store.devices.get(id))?.hardware).toStrictEqual({ nics: [] });
+        assert.deepStrictEqual((await store.devices.get(id))?.hardware, { nics: [] });
       });
 
       it("refuses names, types, serial numbers and models longer than 255 characters, naming each", async () => {
@@ -143,12 +153,11 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
             newDevice({ name: long, type: long, hardware: { serialNumber: long, model: "ok", nics: [] } }),
           )
           .catch((e) => e);
-        expect(refused).toBeInstanceOf(ValidationError);
-        expect(refused.details.fields.map((f: { path: string }) => f.path)).toEqual([
-          "/name",
-          "/type",
-          "/hardware/serialNumber",
-        ]);
+        assertInstanceOf(refused, ValidationError);
+        assert.deepEqual(
+          (refused.details as { fields: Array<{ path: string }> }).fields.map((f) => f.path),
+          ["/name", "/type", "/hardware/serialNumber"],
+        );
         const id = await seedDevice(store);
         const before = await store.devices.get(id);
         await expectCloudError(
@@ -156,10 +165,10 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           ValidationError,
           "validation_failed",
         );
-        expect(await store.devices.get(id)).toStrictEqual(before);
+        assert.deepStrictEqual(await store.devices.get(id), before);
         // 255 characters of any kind fit everywhere.
         const fits = "ü".repeat(255);
-        expect(await store.devices.update(id, { name: fits }, T0 + 2)).toMatchObject({ name: fits });
+        assertMatches(await store.devices.update(id, { name: fits }, T0 + 2), { name: fits });
       });
 
       it("refuses a reused id with conflict", async () => {
@@ -180,27 +189,27 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
       it("finds nothing for malformed or unknown ids", async () => {
         await seedDevice(store);
         for (const id of ["abc", "007", "", nextId()]) {
-          expect(await store.devices.get(id)).toBeUndefined();
-          expect(await store.devices.getCredentials(id)).toBeUndefined();
-          expect(await store.devices.update(id, { name: "x" }, T0)).toBeUndefined();
-          expect(await store.devices.setSecret(id, "h", T0)).toBeUndefined();
-          expect(await store.devices.delete(id)).toBe(false);
+          assert.equal(await store.devices.get(id), undefined);
+          assert.equal(await store.devices.getCredentials(id), undefined);
+          assert.equal(await store.devices.update(id, { name: "x" }, T0), undefined);
+          assert.equal(await store.devices.setSecret(id, "h", T0), undefined);
+          assert.equal(await store.devices.delete(id), false);
         }
       });
 
       it("finds a device by serial number and model", async () => {
         const id = await seedDevice(store, { hardware: { serialNumber: "SN-7", model: "M7", nics: [] } });
-        expect((await store.devices.findBySerial("SN-7", "M7"))?.id).toBe(id);
-        expect(await store.devices.findBySerial("SN-7", "other")).toBeUndefined();
-        expect(await store.devices.findBySerial("sn-7", "M7")).toBeUndefined();
-        expect(await store.devices.findBySerial("", "")).toBeUndefined();
+        assert.equal((await store.devices.findBySerial("SN-7", "M7"))?.id, id);
+        assert.equal(await store.devices.findBySerial("SN-7", "other"), undefined);
+        assert.equal(await store.devices.findBySerial("sn-7", "M7"), undefined);
+        assert.equal(await store.devices.findBySerial("", ""), undefined);
       });
     });
 
     describe("credentials, update and secret rotation", () => {
       it("gives auth the hash, generation 1 and the disabled flag", async () => {
         const id = await seedDevice(store);
-        expect(await store.devices.getCredentials(id)).toStrictEqual({
+        assert.deepStrictEqual(await store.devices.getCredentials(id), {
           deviceId: id,
           secretHash: SECRET_HASH,
           generation: 1,
@@ -216,7 +225,7 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           software: { version: "1.0.0", lastUpdate: 5 },
         });
         const updated = await store.devices.update(id, { name: "renamed", labels: { c: "3" } }, T0 + 10);
-        expect(updated).toMatchObject({
+        assertMatches(updated, {
           name: "renamed",
           description: "keep me",
           labels: { c: "3" },
@@ -224,7 +233,7 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           updatedAt: T0 + 10,
           createdAt: T0,
         });
-        expect(await store.devices.get(id)).toStrictEqual(updated);
+        assert.deepStrictEqual(await store.devices.get(id), updated);
       });
 
       it("merges hardware and software field by field; an empty serial clears it", async () => {
@@ -237,12 +246,12 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           { hardware: { nics: [{ name: "wlan0" }] }, software: { version: "2.0.0" } },
           T0,
         );
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           hardware: { serialNumber: "S1", model: "M1", nics: [{ name: "wlan0" }] },
           software: { version: "2.0.0", lastUpdate: 5 },
         });
         await store.devices.update(id, { hardware: { serialNumber: "" } }, T0);
-        expect((await store.devices.get(id))?.hardware).toStrictEqual({
+        assert.deepStrictEqual((await store.devices.get(id))?.hardware, {
           model: "M1",
           nics: [{ name: "wlan0" }],
         });
@@ -251,14 +260,14 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
       it("bumps the generation when a device is disabled, not when re-saved or enabled", async () => {
         const id = await seedDevice(store);
         await store.devices.update(id, { disabled: false }, T0 + 1);
-        expect((await store.devices.getCredentials(id))?.generation).toBe(1);
+        assert.equal((await store.devices.getCredentials(id))?.generation, 1);
         await store.devices.update(id, { disabled: true }, T0 + 2);
-        expect(await store.devices.getCredentials(id)).toMatchObject({ generation: 2, disabled: true });
+        assertMatches(await store.devices.getCredentials(id), { generation: 2, disabled: true });
         await store.devices.update(id, { disabled: true, name: "still off" }, T0 + 3);
-        expect((await store.devices.getCredentials(id))?.generation).toBe(2);
+        assert.equal((await store.devices.getCredentials(id))?.generation, 2);
         await store.devices.update(id, { disabled: false }, T0 + 4);
-        expect(await store.devices.getCredentials(id)).toMatchObject({ generation: 2, disabled: false });
-        expect((await store.devices.get(id))?.updatedAt).toBe(T0 + 4);
+        assertMatches(await store.devices.getCredentials(id), { generation: 2, disabled: false });
+        assert.equal((await store.devices.get(id))?.updatedAt, T0 + 4);
       });
 
       it("refuses an update onto a taken (serialNumber, model) pair and leaves the device as it was", async () => {
@@ -272,26 +281,27 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           ConflictError,
           "device_exists",
         );
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           name: "second",
           hardware: { serialNumber: "S2" },
           updatedAt: T0,
         });
         // Re-saving its own pair is no conflict.
-        expect(
+        assert.notEqual(
           await store.devices.update(id, { hardware: { serialNumber: "S2", model: "M" } }, T0 + 2),
-        ).toBeDefined();
+          undefined,
+        );
       });
 
       it("rotates the secret: new hash, generation + 1, updatedAt", async () => {
         const id = await seedDevice(store);
-        expect(await store.devices.setSecret(id, "new-hash", T0 + 5)).toBe(2);
-        expect(await store.devices.setSecret(id, "newer-hash", T0 + 6)).toBe(3);
-        expect(await store.devices.getCredentials(id)).toMatchObject({
+        assert.equal(await store.devices.setSecret(id, "new-hash", T0 + 5), 2);
+        assert.equal(await store.devices.setSecret(id, "newer-hash", T0 + 6), 3);
+        assertMatches(await store.devices.getCredentials(id), {
           secretHash: "newer-hash",
           generation: 3,
         });
-        expect((await store.devices.get(id))?.updatedAt).toBe(T0 + 6);
+        assert.equal((await store.devices.get(id))?.updatedAt, T0 + 6);
       });
     });
 
@@ -299,7 +309,7 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
       it("persists presence without touching updatedAt", async () => {
         const id = await seedDevice(store);
         await store.devices.setPresence(id, { online: true, connectedAt: T0 + 1, lastSeenAt: T0 + 1 });
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           online: true,
           connectedAt: T0 + 1,
           lastSeenAt: T0 + 1,
@@ -307,31 +317,31 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         });
         // connectedAt omitted: kept; null: cleared.
         await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 9 });
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           online: false,
           connectedAt: T0 + 1,
           lastSeenAt: T0 + 9,
         });
         await store.devices.setPresence(id, { online: false, connectedAt: null, lastSeenAt: T0 + 10 });
-        expect(await store.devices.get(id)).toMatchObject({ connectedAt: null, lastSeenAt: T0 + 10 });
+        assertMatches(await store.devices.get(id), { connectedAt: null, lastSeenAt: T0 + 10 });
         await store.devices.setPresence(nextId(), { online: true, lastSeenAt: T0 });
       });
 
       it("an offline write with ifConnectedAt applies only while that session is the stored one", async () => {
         const id = await seedDevice(store);
         await store.devices.setPresence(id, { online: false, lastSeenAt: T0, ifConnectedAt: null });
-        expect((await store.devices.get(id))?.lastSeenAt).toBe(T0); // null matches never connected
+        assert.equal((await store.devices.get(id))?.lastSeenAt, T0); // null matches never connected
         await store.devices.setPresence(id, { online: true, connectedAt: T0 + 1, lastSeenAt: T0 + 1 });
         // A newer session (elsewhere) went online meanwhile: the older one's offline is dropped.
         await store.devices.setPresence(id, { online: true, connectedAt: T0 + 5, lastSeenAt: T0 + 5 });
         await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 6, ifConnectedAt: T0 + 1 });
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           online: true,
           connectedAt: T0 + 5,
           lastSeenAt: T0 + 5,
         });
         await store.devices.setPresence(id, { online: false, lastSeenAt: T0 + 7, ifConnectedAt: T0 + 5 });
-        expect(await store.devices.get(id)).toMatchObject({
+        assertMatches(await store.devices.get(id), {
           online: false,
           connectedAt: T0 + 5,
           lastSeenAt: T0 + 7,
@@ -348,8 +358,8 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           { id: nextId(), lastSeenAt: T0 },
           { id: "not-an-id", lastSeenAt: T0 },
         ]);
-        expect((await store.devices.get(a))?.lastSeenAt).toBe(T0 + 50);
-        expect((await store.devices.get(b))?.lastSeenAt).toBe(T0 + 100);
+        assert.equal((await store.devices.get(a))?.lastSeenAt, T0 + 50);
+        assert.equal((await store.devices.get(b))?.lastSeenAt, T0 + 100);
         await store.devices.touchLastSeen([]);
       });
 
@@ -370,9 +380,12 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           { id: a, lastSeenAt: T0 + 20 },
           { id: b, lastSeenAt: T0 + 40 },
         ]);
-        expect((await store.devices.get(a))?.lastSeenAt).toBe(T0 + 30);
-        expect((await store.devices.get(b))?.lastSeenAt).toBe(T0 + 40);
-        expect((await store.devices.list({ limit: 10 })).items.map((d) => d.id)).toEqual([a, b]);
+        assert.equal((await store.devices.get(a))?.lastSeenAt, T0 + 30);
+        assert.equal((await store.devices.get(b))?.lastSeenAt, T0 + 40);
+        assert.deepEqual(
+          (await store.devices.list({ limit: 10 })).items.map((d) => d.id),
+          [a, b],
+        );
       });
 
       it("marks every online device offline at start-up and counts them", async () => {
@@ -382,10 +395,10 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
         await store.devices.setPresence(seen, { online: true, connectedAt: T0, lastSeenAt: T0 + 7 });
         await store.devices.setPresence(offline, { online: false, lastSeenAt: T0 + 3 });
         await store.devices.update(never, { name: "n" }, T0);
-        expect(await store.devices.markAllOffline(T0 + 1000)).toBe(1);
-        expect(await store.devices.get(seen)).toMatchObject({ online: false, lastSeenAt: T0 + 7 });
-        expect(await store.devices.get(offline)).toMatchObject({ online: false, lastSeenAt: T0 + 3 });
-        expect(await store.devices.markAllOffline(T0 + 2000)).toBe(0);
+        assert.equal(await store.devices.markAllOffline(T0 + 1000), 1);
+        assertMatches(await store.devices.get(seen), { online: false, lastSeenAt: T0 + 7 });
+        assertMatches(await store.devices.get(offline), { online: false, lastSeenAt: T0 + 3 });
+        assert.equal(await store.devices.markAllOffline(T0 + 2000), 0);
       });
     });
 
@@ -420,21 +433,21 @@ export function describeDeviceRepositoryContract(name: string, makeStore: MakeSt
           updatedAt: T0,
         });
 
-        expect(await store.devices.delete(id)).toBe(true);
-        expect(await store.devices.delete(id)).toBe(false);
-        expect(await store.devices.get(id)).toBeUndefined();
-        expect(await store.devices.getCredentials(id)).toBeUndefined();
-        expect((await store.groups.listDeviceIds(group)).items).toEqual([other]);
-        expect(await store.state.get(id)).toMatchObject({ desired: {}, desiredVersion: 0 });
-        expect(await store.status.latest(id)).toBeUndefined();
-        expect(await store.status.history(id)).toEqual([]);
-        expect((await store.events.list(id)).items).toEqual([]);
-        expect(await store.commands.get(commandId)).toBeUndefined();
-        expect(await store.devices.get(other)).toBeDefined();
+        assert.equal(await store.devices.delete(id), true);
+        assert.equal(await store.devices.delete(id), false);
+        assert.equal(await store.devices.get(id), undefined);
+        assert.equal(await store.devices.getCredentials(id), undefined);
+        assert.deepEqual((await store.groups.listDeviceIds(group)).items, [other]);
+        assertMatches(await store.state.get(id), { desired: {}, desiredVersion: 0 });
+        assert.equal(await store.status.latest(id), undefined);
+        assert.deepEqual(await store.status.history(id), []);
+        assert.deepEqual((await store.events.list(id)).items, []);
+        assert.equal(await store.commands.get(commandId), undefined);
+        assert.notEqual(await store.devices.get(other), undefined);
       });
     });
 
-    describeDeviceListContract(() => store);
+    describeDeviceListContract(harness, () => store);
 
     describe("after close", () => {
       it("rejects with StoreUnavailableError", async () => {

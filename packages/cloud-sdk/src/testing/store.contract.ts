@@ -1,13 +1,20 @@
-import { describe, expect, it } from "vitest";
-import { ConflictError, StoreUnavailableError } from "../../../src/errors.js";
+import assert from "node:assert/strict";
+import { ConflictError, StoreUnavailableError } from "../errors.js";
+import { assertInstanceOf, assertMatches } from "./assertions.js";
 import { expectCloudError, type MakeStore, nextId, rejection, seedDevice, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The Store lifecycle contract: readiness, idempotent close, and what callers see afterwards. */
-export function describeStoreLifecycleContract(name: string, makeStore: MakeStore): void {
+export function describeStoreLifecycleContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it } = harness;
   describe(`${name}: Store lifecycle`, () => {
     it("answers ping while open", async () => {
       const store = await makeStore();
-      await expect(store.ping()).resolves.toBeUndefined();
+      assert.equal(await store.ping(), undefined);
       await store.close();
     });
 
@@ -41,23 +48,23 @@ export function describeStoreLifecycleContract(name: string, makeStore: MakeStor
           ...ids.map((id) => store.groups.addDevice(group, id)),
           store.state.setDesired(first, { a: 1 }, 1, 0, T0),
         ]);
-        expect(conflict).toBeInstanceOf(ConflictError);
+        assertInstanceOf(conflict, ConflictError);
         for (const [i, id] of ids.entries()) {
-          expect(await store.devices.get(id)).toMatchObject({
+          assertMatches(await store.devices.get(id), {
             name: "gateway",
             description: `d${i}`,
             hardware: { serialNumber: `S${i}` },
             lastSeenAt: T0 + 4,
           });
-          expect((await store.events.list(id)).items).toHaveLength(1);
-          expect(await store.status.latest(id)).toMatchObject({ ts: T0 });
+          assert.equal((await store.events.list(id)).items.length, 1);
+          assertMatches(await store.status.latest(id), { ts: T0 });
         }
-        expect((await store.groups.listDeviceIds(group)).items).toEqual(ids);
-        expect(await store.devices.getCredentials(first)).toMatchObject({
+        assert.deepEqual((await store.groups.listDeviceIds(group)).items, ids);
+        assertMatches(await store.devices.getCredentials(first), {
           secretHash: "rotated",
           generation: 2,
         });
-        expect(await store.state.get(first)).toMatchObject({ desired: { a: 1 }, desiredVersion: 1 });
+        assertMatches(await store.state.get(first), { desired: { a: 1 }, desiredVersion: 1 });
       } finally {
         await store.close();
       }
@@ -68,8 +75,8 @@ export function describeStoreLifecycleContract(name: string, makeStore: MakeStor
       await store.close();
       await store.close();
       const err = await rejection(store.ping());
-      expect(err).toBeInstanceOf(StoreUnavailableError);
-      expect(err).toMatchObject({
+      assertInstanceOf(err, StoreUnavailableError);
+      assertMatches(err, {
         code: "store_unavailable",
         status: 503,
         message: "the database is unavailable",

@@ -1,10 +1,12 @@
-import { beforeEach, describe, expect, it } from "vitest";
-import { ValidationError } from "../../../src/errors.js";
-import type { Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ValidationError } from "../errors.js";
+import type { Store } from "../repos/index.js";
 import { BIG_ID, expectCloudError, newDevice, nextId, seedDevice, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** DeviceRepository.list: numeric id order, cursor paging, limits and filters (part of the device contract). */
-export function describeDeviceListContract(current: () => Store): void {
+export function describeDeviceListContract(harness: TestHarness, current: () => Store): void {
+  const { describe, it, beforeEach } = harness;
   describe("list", () => {
     let store: Store;
     beforeEach(() => {
@@ -14,13 +16,10 @@ export function describeDeviceListContract(current: () => Store): void {
     it("orders by numeric id, not by string", async () => {
       const ids = ["100", BIG_ID, "9", "99999999999", "10"];
       for (const id of ids) await seedDevice(store, { id });
-      expect((await store.devices.list()).items.map((d) => d.id)).toEqual([
-        "9",
-        "10",
-        "100",
-        "99999999999",
-        BIG_ID,
-      ]);
+      assert.deepEqual(
+        (await store.devices.list()).items.map((d) => d.id),
+        ["9", "10", "100", "99999999999", BIG_ID],
+      );
     });
 
     it("pages with an opaque cursor and no cursor on the last page", async () => {
@@ -33,30 +32,33 @@ export function describeDeviceListContract(current: () => Store): void {
         const page = await store.devices.list({ limit: 2, after });
         seen.push(...page.items.map((d) => d.id));
         sizes.push(page.items.length);
-        if (page.nextCursor !== undefined) expect(typeof page.nextCursor).toBe("string");
+        if (page.nextCursor !== undefined) assert.equal(typeof page.nextCursor, "string");
         after = page.nextCursor;
       } while (after !== undefined);
-      expect(sizes).toEqual([2, 2, 1]);
-      expect(seen).toEqual(ids);
+      assert.deepEqual(sizes, [2, 2, 1]);
+      assert.deepEqual(seen, ids);
       // A page that ends exactly at the last row carries no cursor.
-      expect((await store.devices.list({ limit: 5 })).nextCursor).toBeUndefined();
+      assert.equal((await store.devices.list({ limit: 5 })).nextCursor, undefined);
     });
 
     it("defaults to 100 per page and clamps the limit to 1..1000", async () => {
       const created = await Promise.all(
         Array.from({ length: 1001 }, (_, i) => store.devices.create(newDevice({ id: String(1000 + i) }))),
       );
-      expect(created).toHaveLength(1001);
+      assert.equal(created.length, 1001);
       const first = await store.devices.list();
-      expect(first.items).toHaveLength(100);
-      expect(first.items[0]?.id).toBe("1000");
+      assert.equal(first.items.length, 100);
+      assert.equal(first.items[0]?.id, "1000");
       const max = await store.devices.list({ limit: 5000 });
-      expect(max.items).toHaveLength(1000);
-      expect(max.nextCursor).toBeDefined();
+      assert.equal(max.items.length, 1000);
+      assert.notEqual(max.nextCursor, undefined);
       const rest = await store.devices.list({ limit: 5000, after: max.nextCursor });
-      expect(rest.items.map((d) => d.id)).toEqual(["2000"]);
-      expect(rest.nextCursor).toBeUndefined();
-      expect((await store.devices.list({ limit: 0 })).items).toHaveLength(1);
+      assert.deepEqual(
+        rest.items.map((d) => d.id),
+        ["2000"],
+      );
+      assert.equal(rest.nextCursor, undefined);
+      assert.equal((await store.devices.list({ limit: 0 })).items.length, 1);
     });
 
     it("rejects a cursor it did not make", async () => {
@@ -91,45 +93,54 @@ export function describeDeviceListContract(current: () => Store): void {
 
       const ids = async (query: Parameters<typeof store.devices.list>[0]) =>
         (await store.devices.list(query)).items.map((d) => d.id);
-      expect(await ids({ groupId: group })).toEqual([a, c]);
-      expect(await ids({ groupId: nextId() })).toEqual([]);
-      expect(await ids({ groupId: "nope" })).toEqual([]);
-      expect(await ids({ label: { key: "site" } })).toEqual([a, b]);
-      expect(await ids({ label: { key: "site", value: "paris" } })).toEqual([b]);
-      expect(await ids({ label: { key: "site", value: "PARIS" } })).toEqual([]);
-      expect(await ids({ label: { key: 'odd key.with"quote' } })).toEqual([c]);
-      expect(await ids({ label: { key: 'odd key.with"quote', value: "v" } })).toEqual([c]);
-      expect(await ids({ label: { key: "missing" } })).toEqual([]);
-      expect(await ids({ online: true })).toEqual([b, c]);
-      expect(await ids({ online: false })).toEqual([a]);
-      expect(await ids({ text: "GATEWAY" })).toEqual([a]);
-      expect(await ids({ text: "sensor" })).toEqual([b]);
-      expect(await ids({ text: "sn-" })).toEqual([a, b]);
-      expect(await ids({ text: "esp" })).toEqual([b]);
-      expect(await ids({ text: "-" })).toEqual([a, b, c]);
-      expect(await ids({ text: "%" })).toEqual([]);
-      expect(await ids({ groupId: group, online: true })).toEqual([c]);
-      expect(await ids({ label: { key: "role" }, text: "cam" })).toEqual([c]);
-      expect(await ids({ groupId: group, label: { key: "site", value: "paris" } })).toEqual([]);
+      assert.deepEqual(await ids({ groupId: group }), [a, c]);
+      assert.deepEqual(await ids({ groupId: nextId() }), []);
+      assert.deepEqual(await ids({ groupId: "nope" }), []);
+      assert.deepEqual(await ids({ label: { key: "site" } }), [a, b]);
+      assert.deepEqual(await ids({ label: { key: "site", value: "paris" } }), [b]);
+      assert.deepEqual(await ids({ label: { key: "site", value: "PARIS" } }), []);
+      assert.deepEqual(await ids({ label: { key: 'odd key.with"quote' } }), [c]);
+      assert.deepEqual(await ids({ label: { key: 'odd key.with"quote', value: "v" } }), [c]);
+      assert.deepEqual(await ids({ label: { key: "missing" } }), []);
+      assert.deepEqual(await ids({ online: true }), [b, c]);
+      assert.deepEqual(await ids({ online: false }), [a]);
+      assert.deepEqual(await ids({ text: "GATEWAY" }), [a]);
+      assert.deepEqual(await ids({ text: "sensor" }), [b]);
+      assert.deepEqual(await ids({ text: "sn-" }), [a, b]);
+      assert.deepEqual(await ids({ text: "esp" }), [b]);
+      assert.deepEqual(await ids({ text: "-" }), [a, b, c]);
+      assert.deepEqual(await ids({ text: "%" }), []);
+      assert.deepEqual(await ids({ groupId: group, online: true }), [c]);
+      assert.deepEqual(await ids({ label: { key: "role" }, text: "cam" }), [c]);
+      assert.deepEqual(await ids({ groupId: group, label: { key: "site", value: "paris" } }), []);
       // Filters and paging together.
       const page = await store.devices.list({ text: "-", limit: 2 });
-      expect(page.items.map((d) => d.id)).toEqual([a, b]);
-      expect(await ids({ text: "-", after: page.nextCursor })).toEqual([c]);
+      assert.deepEqual(
+        page.items.map((d) => d.id),
+        [a, b],
+      );
+      assert.deepEqual(await ids({ text: "-", after: page.nextCursor }), [c]);
     });
 
     it("matches a malformed group id to no group, not even to group 0", async () => {
       await store.groups.create({ id: "0", name: "zero", createdAt: T0 });
       const member = await seedDevice(store);
       await store.groups.addDevice("0", member);
-      expect((await store.devices.list({ groupId: "0" })).items.map((d) => d.id)).toEqual([member]);
+      assert.deepEqual(
+        (await store.devices.list({ groupId: "0" })).items.map((d) => d.id),
+        [member],
+      );
       for (const groupId of ["nope", "", "00", "-1"]) {
-        expect((await store.devices.list({ groupId })).items).toEqual([]);
+        assert.deepEqual((await store.devices.list({ groupId })).items, []);
       }
     });
 
     it("matches text case-insensitively beyond ASCII", async () => {
       const id = await seedDevice(store, { name: "ÉCOLE Straße" });
-      expect((await store.devices.list({ text: "école" })).items.map((d) => d.id)).toEqual([id]);
+      assert.deepEqual(
+        (await store.devices.list({ text: "école" })).items.map((d) => d.id),
+        [id],
+      );
     });
   });
 }

@@ -1,21 +1,28 @@
-import { describe, expect, it } from "vitest";
-import { NotFoundError } from "../../../src/errors.js";
-import type { Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { NotFoundError } from "../errors.js";
+import type { Store } from "../repos/index.js";
+import { assertMatches } from "./assertions.js";
 import { eachStoreWithDevice, expectCloudError, type MakeStore, nextId, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The StateRepository contract every store implementation must meet. */
-export function describeStateRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeStateRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it } = harness;
   describe(`${name}: StateRepository`, () => {
     let store: Store;
     let device: string;
-    eachStoreWithDevice(makeStore, (s, d) => {
+    eachStoreWithDevice(harness, makeStore, (s, d) => {
       store = s;
       device = d;
     });
 
     it("has empty documents at version 0 before anything is stored", async () => {
       for (const id of [device, nextId(), "junk"]) {
-        expect(await store.state.get(id)).toStrictEqual({
+        assert.deepStrictEqual(await store.state.get(id), {
           deviceId: id,
           desired: {},
           desiredVersion: 0,
@@ -33,11 +40,11 @@ export function describeStateRepositoryContract(name: string, makeStore: MakeSto
         nested: { a: [1, null, "x"] },
         nothing: null,
       };
-      expect(await store.state.setDesired(device, desired, 1, 0, T0 + 1)).toBe(true);
-      expect(await store.state.setDesired(device, { stale: true }, 2, 0, T0 + 2)).toBe(false);
-      expect(await store.state.setReported(device, { logLevel: "debug" }, 7, 0, T0 + 3)).toBe(true);
-      expect(await store.state.setReported(device, { x: 1 }, 8, 6, T0 + 4)).toBe(false);
-      expect(await store.state.get(device)).toStrictEqual({
+      assert.equal(await store.state.setDesired(device, desired, 1, 0, T0 + 1), true);
+      assert.equal(await store.state.setDesired(device, { stale: true }, 2, 0, T0 + 2), false);
+      assert.equal(await store.state.setReported(device, { logLevel: "debug" }, 7, 0, T0 + 3), true);
+      assert.equal(await store.state.setReported(device, { x: 1 }, 8, 6, T0 + 4), false);
+      assert.deepStrictEqual(await store.state.get(device), {
         deviceId: device,
         desired,
         desiredVersion: 1,
@@ -45,8 +52,8 @@ export function describeStateRepositoryContract(name: string, makeStore: MakeSto
         reportedVersion: 7,
         updatedAt: T0 + 3,
       });
-      expect(await store.state.setDesired(device, { ü: "😀" }, 2, 1, T0 + 5)).toBe(true);
-      expect(await store.state.get(device)).toMatchObject({
+      assert.equal(await store.state.setDesired(device, { ü: "😀" }, 2, 1, T0 + 5), true);
+      assertMatches(await store.state.get(device), {
         desired: { ü: "😀" },
         desiredVersion: 2,
         reportedVersion: 7,
@@ -54,9 +61,9 @@ export function describeStateRepositoryContract(name: string, makeStore: MakeSto
     });
 
     it("lets the first reported write create the row while desired stays at 0", async () => {
-      expect(await store.state.setReported(device, { a: 1 }, 1, 0, T0)).toBe(true);
-      expect(await store.state.setDesired(device, { b: 2 }, 1, 0, T0 + 1)).toBe(true);
-      expect(await store.state.get(device)).toMatchObject({ desiredVersion: 1, reportedVersion: 1 });
+      assert.equal(await store.state.setReported(device, { a: 1 }, 1, 0, T0), true);
+      assert.equal(await store.state.setDesired(device, { b: 2 }, 1, 0, T0 + 1), true);
+      assertMatches(await store.state.get(device), { desiredVersion: 1, reportedVersion: 1 });
     });
 
     it("lets exactly one of two racing writers with the same expected version win", async () => {
@@ -66,8 +73,8 @@ export function describeStateRepositoryContract(name: string, makeStore: MakeSto
           store.state.setDesired(device, { w: "a" }, current + 1, current, T0),
           store.state.setDesired(device, { w: "b" }, current + 1, current, T0),
         ]);
-        expect(results.filter(Boolean)).toHaveLength(1);
-        expect((await store.state.get(device)).desiredVersion).toBe(current + 1);
+        assert.equal(results.filter(Boolean).length, 1);
+        assert.equal((await store.state.get(device)).desiredVersion, current + 1);
       }
     });
 
@@ -89,8 +96,8 @@ export function describeStateRepositoryContract(name: string, makeStore: MakeSto
       await store.state.setDesired(device, { a: 1 }, 3, 0, T0);
       await store.state.delete(device);
       await store.state.delete(nextId());
-      expect(await store.state.get(device)).toMatchObject({ desired: {}, desiredVersion: 0 });
-      expect(await store.state.setDesired(device, { a: 2 }, 1, 0, T0 + 1)).toBe(true);
+      assertMatches(await store.state.get(device), { desired: {}, desiredVersion: 0 });
+      assert.equal(await store.state.setDesired(device, { a: 2 }, 1, 0, T0 + 1), true);
     });
   });
 }

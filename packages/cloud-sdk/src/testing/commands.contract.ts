@@ -1,14 +1,21 @@
-import { describe, expect, it } from "vitest";
-import { ConflictError, NotFoundError, ValidationError } from "../../../src/errors.js";
-import type { CommandRecord, Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ConflictError, NotFoundError, ValidationError } from "../errors.js";
+import type { CommandRecord, Store } from "../repos/index.js";
+import { assertMatches } from "./assertions.js";
 import { eachStoreWithDevice, expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The CommandRepository contract every store implementation must meet. */
-export function describeCommandRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeCommandRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it } = harness;
   describe(`${name}: CommandRepository`, () => {
     let store: Store;
     let device: string;
-    eachStoreWithDevice(makeStore, (s, d) => {
+    eachStoreWithDevice(harness, makeStore, (s, d) => {
       store = s;
       device = d;
     });
@@ -40,9 +47,9 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         error: { code: "E", message: "m", details: { n: 1 } },
       });
       await store.commands.create(record);
-      expect(await store.commands.get(record.id)).toStrictEqual(record);
-      expect(await store.commands.get(nextId())).toBeUndefined();
-      expect(await store.commands.get("x")).toBeUndefined();
+      assert.deepStrictEqual(await store.commands.get(record.id), record);
+      assert.equal(await store.commands.get(nextId()), undefined);
+      assert.equal(await store.commands.get("x"), undefined);
     });
 
     it("round-trips any JSON value in params and result", async () => {
@@ -63,12 +70,12 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         const record = command({ params: value, result: value });
         await store.commands.create(record);
         const read = await store.commands.get(record.id);
-        expect(read?.params).toStrictEqual(value);
-        expect(read?.result).toStrictEqual(value);
+        assert.deepStrictEqual(read?.params, value);
+        assert.deepStrictEqual(read?.result, value);
       }
       const missing = command({ params: undefined, result: undefined });
       await store.commands.create(missing);
-      expect(await store.commands.get(missing.id)).toMatchObject({ params: null, result: null });
+      assertMatches(await store.commands.get(missing.id), { params: null, result: null });
     });
 
     it("refuses commands for unknown devices and reused ids", async () => {
@@ -101,23 +108,25 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         deadline: T0 + 10_000,
         updatedAt: T0 + 1,
       });
-      expect(sent).toStrictEqual({
+      assert.deepStrictEqual(sent, {
         ...record,
         status: "SENT",
         attempts: 1,
         deadline: T0 + 10_000,
         updatedAt: T0 + 1,
       });
-      expect(await store.commands.get(record.id)).toStrictEqual(sent);
+      assert.deepStrictEqual(await store.commands.get(record.id), sent);
 
       // Wrong expected status: nothing changes.
-      expect(
+      assert.equal(
         await store.commands.transition(record.id, "QUEUED", { status: "CANCELED", updatedAt: T0 + 2 }),
-      ).toBe(undefined);
-      expect(await store.commands.get(record.id)).toStrictEqual(sent);
-      expect(
+        undefined,
+      );
+      assert.deepStrictEqual(await store.commands.get(record.id), sent);
+      assert.equal(
         await store.commands.transition(nextId(), "QUEUED", { status: "SENT", updatedAt: T0 }),
-      ).toBeUndefined();
+        undefined,
+      );
 
       await store.commands.transition(record.id, "SENT", { status: "DELIVERED", updatedAt: T0 + 3 });
       const done = await store.commands.transition(record.id, "DELIVERED", {
@@ -125,7 +134,7 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         result: ["ok", 1],
         updatedAt: T0 + 4,
       });
-      expect(done).toMatchObject({
+      assertMatches(done, {
         status: "SUCCEEDED",
         result: ["ok", 1],
         error: null,
@@ -134,13 +143,14 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
       });
       const failed = command({ status: "SENT", error: null });
       await store.commands.create(failed);
-      expect(
+      assertMatches(
         await store.commands.transition(failed.id, "SENT", {
           status: "FAILED",
           error: { code: "device_error", message: "boom" },
           updatedAt: T0 + 5,
         }),
-      ).toMatchObject({ status: "FAILED", error: { code: "device_error", message: "boom" } });
+        { status: "FAILED", error: { code: "device_error", message: "boom" } },
+      );
     });
 
     it("with the record read as basis: answers basis + patch, and refuses a version that came back to the same status", async () => {
@@ -152,14 +162,14 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         { status: "SENT", attempts: 1, deadline: T0 + 9_000, updatedAt: T0 + 1 },
         read,
       );
-      expect(sent).toStrictEqual({
+      assert.deepStrictEqual(sent, {
         ...read,
         status: "SENT",
         attempts: 1,
         deadline: T0 + 9_000,
         updatedAt: T0 + 1,
       });
-      expect(await store.commands.get(read.id)).toStrictEqual(sent);
+      assert.deepStrictEqual(await store.commands.get(read.id), sent);
 
       // The session drops and the command is requeued: QUEUED again, but not the version `read` saw.
       const requeued = await store.commands.transition(
@@ -168,17 +178,18 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         { status: "QUEUED", updatedAt: T0 + 2 },
         sent as CommandRecord,
       );
-      expect(requeued).toMatchObject({ status: "QUEUED", attempts: 1, updatedAt: T0 + 2 });
+      assertMatches(requeued, { status: "QUEUED", attempts: 1, updatedAt: T0 + 2 });
       // A patch computed from the stale read (attempts 0 + 1) must not land.
-      expect(
+      assert.equal(
         await store.commands.transition(
           read.id,
           "QUEUED",
           { status: "SENT", attempts: 1, updatedAt: T0 + 3 },
           read,
         ),
-      ).toBeUndefined();
-      expect(await store.commands.get(read.id)).toStrictEqual(requeued);
+        undefined,
+      );
+      assert.deepStrictEqual(await store.commands.get(read.id), requeued);
       // From the current version it does.
       const again = await store.commands.transition(
         read.id,
@@ -186,15 +197,15 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         { status: "SENT", attempts: 2, updatedAt: T0 + 4 },
         requeued as CommandRecord,
       );
-      expect(again).toMatchObject({ status: "SENT", attempts: 2, updatedAt: T0 + 4 });
+      assertMatches(again, { status: "SENT", attempts: 2, updatedAt: T0 + 4 });
       const done = await store.commands.transition(
         read.id,
         "SENT",
         { status: "SUCCEEDED", result: { lines: ["a", "b"], n: 2 }, updatedAt: T0 + 5 },
         again as CommandRecord,
       );
-      expect(done).toStrictEqual(await store.commands.get(read.id));
-      expect(done?.result).toEqual({ lines: ["a", "b"], n: 2 });
+      assert.deepStrictEqual(done, await store.commands.get(read.id));
+      assert.deepEqual(done?.result, { lines: ["a", "b"], n: 2 });
     });
 
     it("lets exactly one of two racing transitions win", async () => {
@@ -210,8 +221,8 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
           store.commands.transition(record.id, "SENT", { status: "TIMED_OUT", updatedAt: T0 + 2 }),
         ]);
         const winners = [succeeded, timedOut].filter((r) => r !== undefined);
-        expect(winners).toHaveLength(1);
-        expect((await store.commands.get(record.id))?.status).toBe(winners[0]?.status);
+        assert.equal(winners.length, 1);
+        assert.equal((await store.commands.get(record.id))?.status, winners[0]?.status);
       }
     });
 
@@ -227,17 +238,29 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
       const newestFirst = [...ids].reverse();
 
       const first = await store.commands.listByDevice(device, { limit: 3 });
-      expect(first.items.map((c) => c.id)).toEqual(newestFirst.slice(0, 3));
+      assert.deepEqual(
+        first.items.map((c) => c.id),
+        newestFirst.slice(0, 3),
+      );
       const rest = await store.commands.listByDevice(device, { limit: 3, after: first.nextCursor });
-      expect(rest.items.map((c) => c.id)).toEqual(newestFirst.slice(3));
-      expect(rest.nextCursor).toBeUndefined();
+      assert.deepEqual(
+        rest.items.map((c) => c.id),
+        newestFirst.slice(3),
+      );
+      assert.equal(rest.nextCursor, undefined);
 
       const queued = await store.commands.listByDevice(device, { status: ["QUEUED"] });
-      expect(queued.items.map((c) => c.id)).toEqual([ids[3], ids[0]]);
+      assert.deepEqual(
+        queued.items.map((c) => c.id),
+        [ids[3], ids[0]],
+      );
       const finished = await store.commands.listByDevice(device, { status: ["SUCCEEDED", "FAILED"] });
-      expect(finished.items.map((c) => c.id)).toEqual([ids[2], ids[1]]);
-      expect((await store.commands.listByDevice(device, { status: [] })).items).toHaveLength(5);
-      expect((await store.commands.listByDevice(nextId())).items).toEqual([]);
+      assert.deepEqual(
+        finished.items.map((c) => c.id),
+        [ids[2], ids[1]],
+      );
+      assert.equal((await store.commands.listByDevice(device, { status: [] })).items.length, 5);
+      assert.deepEqual((await store.commands.listByDevice(nextId())).items, []);
     });
 
     it("lists queued commands of a device oldest first", async () => {
@@ -246,8 +269,11 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
       const b = command({ status: "SENT" });
       const c = command();
       for (const record of [a, b, c, command({ deviceId: other })]) await store.commands.create(record);
-      expect((await store.commands.listQueued(device)).map((r) => r.id)).toEqual([a.id, c.id]);
-      expect(await store.commands.listQueued(nextId())).toEqual([]);
+      assert.deepEqual(
+        (await store.commands.listQueued(device)).map((r) => r.id),
+        [a.id, c.id],
+      );
+      assert.deepEqual(await store.commands.listQueued(nextId()), []);
     });
 
     it("lists every non-terminal command oldest first", async () => {
@@ -263,11 +289,10 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
         command({ status: "FAILED" }),
       ];
       for (const record of records) await store.commands.create(record);
-      expect((await store.commands.listNonTerminal()).map((r) => r.status)).toEqual([
-        "QUEUED",
-        "SENT",
-        "DELIVERED",
-      ]);
+      assert.deepEqual(
+        (await store.commands.listNonTerminal()).map((r) => r.status),
+        ["QUEUED", "SENT", "DELIVERED"],
+      );
     });
 
     it("deletes finished commands last updated before a time", async () => {
@@ -278,11 +303,11 @@ export function describeCommandRepositoryContract(name: string, makeStore: MakeS
       const atCutoff = command({ status: "CANCELED", updatedAt: T0 });
       for (const record of [oldDone, oldQueued, newDone, oldExpired, atCutoff])
         await store.commands.create(record);
-      expect(await store.commands.deleteFinishedBefore(T0)).toBe(2);
-      expect(await store.commands.get(oldDone.id)).toBeUndefined();
-      expect(await store.commands.get(oldExpired.id)).toBeUndefined();
+      assert.equal(await store.commands.deleteFinishedBefore(T0), 2);
+      assert.equal(await store.commands.get(oldDone.id), undefined);
+      assert.equal(await store.commands.get(oldExpired.id), undefined);
       for (const kept of [oldQueued, newDone, atCutoff])
-        expect(await store.commands.get(kept.id)).toBeDefined();
+        assert.notEqual(await store.commands.get(kept.id), undefined);
     });
   });
 }

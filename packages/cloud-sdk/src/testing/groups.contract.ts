@@ -1,10 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { ConflictError, ValidationError } from "../../../src/errors.js";
-import type { Store } from "../../../src/repos/index.js";
+import assert from "node:assert/strict";
+import { ConflictError, ValidationError } from "../errors.js";
+import type { Store } from "../repos/index.js";
+import { assertInstanceOf, assertMatches } from "./assertions.js";
 import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import type { TestHarness } from "./harness.js";
 
 /** The GroupRepository contract every store implementation must meet. */
-export function describeGroupRepositoryContract(name: string, makeStore: MakeStore): void {
+export function describeGroupRepositoryContract(
+  harness: TestHarness,
+  name: string,
+  makeStore: MakeStore,
+): void {
+  const { describe, it, beforeEach, afterEach } = harness;
   describe(`${name}: GroupRepository`, () => {
     let store: Store;
     beforeEach(async () => {
@@ -25,25 +32,25 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
         description: "all of Berlin",
         createdAt: T0,
       });
-      expect(created).toStrictEqual({
+      assert.deepStrictEqual(created, {
         id,
         name: "berlin",
         description: "all of Berlin",
         createdAt: T0,
         updatedAt: T0,
       });
-      expect(await store.groups.get(id)).toStrictEqual(created);
-      expect((await createGroup("paris")).description).toBe("");
+      assert.deepStrictEqual(await store.groups.get(id), created);
+      assert.equal((await createGroup("paris")).description, "");
 
       const updated = await store.groups.update(id, { description: "Berlin + Potsdam" }, T0 + 5);
-      expect(updated).toStrictEqual({ ...created, description: "Berlin + Potsdam", updatedAt: T0 + 5 });
-      expect(await store.groups.get(id)).toStrictEqual(updated);
+      assert.deepStrictEqual(updated, { ...created, description: "Berlin + Potsdam", updatedAt: T0 + 5 });
+      assert.deepStrictEqual(await store.groups.get(id), updated);
 
-      expect(await store.groups.delete(id)).toBe(true);
-      expect(await store.groups.delete(id)).toBe(false);
-      expect(await store.groups.get(id)).toBeUndefined();
-      expect(await store.groups.update(id, { name: "x" }, T0)).toBeUndefined();
-      expect(await store.groups.get("not-an-id")).toBeUndefined();
+      assert.equal(await store.groups.delete(id), true);
+      assert.equal(await store.groups.delete(id), false);
+      assert.equal(await store.groups.get(id), undefined);
+      assert.equal(await store.groups.update(id, { name: "x" }, T0), undefined);
+      assert.equal(await store.groups.get("not-an-id"), undefined);
     });
 
     it("refuses a taken name with conflict, on create and on rename", async () => {
@@ -51,24 +58,24 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       await createGroup("beta");
       await expectCloudError(createGroup("alpha"), ConflictError, "conflict");
       await expectCloudError(store.groups.update(a.id, { name: "beta" }, T0), ConflictError, "conflict");
-      expect((await store.groups.get(a.id))?.name).toBe("alpha");
+      assert.equal((await store.groups.get(a.id))?.name, "alpha");
       // Renaming to its own name, or to a name differing in case, is fine.
-      expect(await store.groups.update(a.id, { name: "alpha" }, T0 + 1)).toMatchObject({ name: "alpha" });
-      expect(await store.groups.update(a.id, { name: "Beta" }, T0 + 2)).toMatchObject({ name: "Beta" });
+      assertMatches(await store.groups.update(a.id, { name: "alpha" }, T0 + 1), { name: "alpha" });
+      assertMatches(await store.groups.update(a.id, { name: "Beta" }, T0 + 2), { name: "Beta" });
     });
 
     it("refuses a name longer than 255 characters, naming the field, on create and on rename", async () => {
       const long = "é".repeat(256);
       const refused = await store.groups.create({ id: nextId(), name: long, createdAt: T0 }).catch((e) => e);
-      expect(refused).toBeInstanceOf(ValidationError);
-      expect(refused).toMatchObject({ details: { fields: [{ path: "/name" }] } });
+      assertInstanceOf(refused, ValidationError);
+      assertMatches(refused, { details: { fields: [{ path: "/name" }] } });
       const g = await createGroup("é".repeat(255)); // the limit counts characters, not bytes
       await expectCloudError(
         store.groups.update(g.id, { name: long }, T0),
         ValidationError,
         "validation_failed",
       );
-      expect((await store.groups.get(g.id))?.name).toBe("é".repeat(255));
+      assert.equal((await store.groups.get(g.id))?.name, "é".repeat(255));
     });
 
     it("refuses a reused or malformed id", async () => {
@@ -80,24 +87,30 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
     it("lists groups by numeric id with paging", async () => {
       for (const id of ["30", "4", "200"]) await createGroup(`g${id}`, id);
       const first = await store.groups.list({ limit: 2 });
-      expect(first.items.map((g) => g.id)).toEqual(["4", "30"]);
+      assert.deepEqual(
+        first.items.map((g) => g.id),
+        ["4", "30"],
+      );
       const second = await store.groups.list({ limit: 2, after: first.nextCursor });
-      expect(second.items.map((g) => g.id)).toEqual(["200"]);
-      expect(second.nextCursor).toBeUndefined();
+      assert.deepEqual(
+        second.items.map((g) => g.id),
+        ["200"],
+      );
+      assert.equal(second.nextCursor, undefined);
     });
 
     it("adds and removes members idempotently", async () => {
       const g = await createGroup("g");
       const d = await seedDevice(store);
-      expect(await store.groups.addDevice(g.id, d)).toBe(true);
-      expect(await store.groups.addDevice(g.id, d)).toBe(true);
-      expect((await store.groups.listDeviceIds(g.id)).items).toEqual([d]);
-      expect(await store.groups.addDevice(nextId(), d)).toBe(false);
-      expect(await store.groups.addDevice(g.id, nextId())).toBe(false);
-      expect(await store.groups.addDevice("bad", d)).toBe(false);
-      expect(await store.groups.removeDevice(g.id, d)).toBe(true);
-      expect(await store.groups.removeDevice(g.id, d)).toBe(false);
-      expect((await store.groups.listDeviceIds(g.id)).items).toEqual([]);
+      assert.equal(await store.groups.addDevice(g.id, d), true);
+      assert.equal(await store.groups.addDevice(g.id, d), true);
+      assert.deepEqual((await store.groups.listDeviceIds(g.id)).items, [d]);
+      assert.equal(await store.groups.addDevice(nextId(), d), false);
+      assert.equal(await store.groups.addDevice(g.id, nextId()), false);
+      assert.equal(await store.groups.addDevice("bad", d), false);
+      assert.equal(await store.groups.removeDevice(g.id, d), true);
+      assert.equal(await store.groups.removeDevice(g.id, d), false);
+      assert.deepEqual((await store.groups.listDeviceIds(g.id)).items, []);
     });
 
     it("lists member ids in numeric order with paging", async () => {
@@ -107,10 +120,10 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
         await store.groups.addDevice(g.id, id);
       }
       const first = await store.groups.listDeviceIds(g.id, { limit: 2 });
-      expect(first.items).toEqual(["8", "60"]);
+      assert.deepEqual(first.items, ["8", "60"]);
       const rest = await store.groups.listDeviceIds(g.id, { limit: 2, after: first.nextCursor });
-      expect(rest).toEqual({ items: ["700"] });
-      expect((await store.groups.listDeviceIds(nextId())).items).toEqual([]);
+      assert.deepEqual(rest, { items: ["700"] });
+      assert.deepEqual((await store.groups.listDeviceIds(nextId())).items, []);
     });
 
     it("maps devices to their groups; a device may be in many", async () => {
@@ -123,12 +136,12 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       await store.groups.addDevice(g2.id, a);
       await store.groups.addDevice(g1.id, b);
       const map = await store.groups.groupIdsOf([a, b, lonely, nextId(), "junk"]);
-      expect(map.get(a)).toEqual(["9", "11"]);
-      expect(map.get(b)).toEqual(["11"]);
-      expect(map.get(lonely)).toEqual([]);
-      expect(map.get("junk")).toEqual([]);
-      expect(map.size).toBe(5);
-      expect((await store.groups.groupIdsOf([])).size).toBe(0);
+      assert.deepEqual(map.get(a), ["9", "11"]);
+      assert.deepEqual(map.get(b), ["11"]);
+      assert.deepEqual(map.get(lonely), []);
+      assert.deepEqual(map.get("junk"), []);
+      assert.equal(map.size, 5);
+      assert.equal((await store.groups.groupIdsOf([])).size, 0);
     });
 
     it("maps any number of devices in one call", async () => {
@@ -137,9 +150,9 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       await store.groups.addDevice(g.id, d);
       const unknown = Array.from({ length: 1100 }, (_, i) => String(i + 1));
       const map = await store.groups.groupIdsOf([...unknown, d]);
-      expect(map.size).toBe(1101);
-      expect(map.get(d)).toEqual([g.id]);
-      expect(map.get("1")).toEqual([]);
+      assert.equal(map.size, 1101);
+      assert.deepEqual(map.get(d), [g.id]);
+      assert.deepEqual(map.get("1"), []);
     });
 
     it("drops memberships with the group", async () => {
@@ -147,9 +160,9 @@ export function describeGroupRepositoryContract(name: string, makeStore: MakeSto
       const d = await seedDevice(store);
       await store.groups.addDevice(g.id, d);
       await store.groups.delete(g.id);
-      expect((await store.groups.groupIdsOf([d])).get(d)).toEqual([]);
-      expect((await store.devices.list({ groupId: g.id })).items).toEqual([]);
-      expect(await store.devices.get(d)).toBeDefined();
+      assert.deepEqual((await store.groups.groupIdsOf([d])).get(d), []);
+      assert.deepEqual((await store.devices.list({ groupId: g.id })).items, []);
+      assert.notEqual(await store.devices.get(d), undefined);
     });
   });
 }

@@ -1,5 +1,8 @@
-import { afterEach, beforeEach, expect } from "vitest";
-import type { NewDevice, Store } from "../../../src/repos/index.js";
+import type { NewDevice, Store } from "../repos/index.js";
+import { assertInstanceOf, assertMatches } from "./assertions.js";
+import type { TestHarness } from "./harness.js";
+
+/** Shared by the repository contract suites: fixed times, Snowflake-sized ids, seeded devices. */
 
 /** A factory the contract suites call once per test: a fresh (or freshly emptied) store. */
 export type MakeStore = () => Promise<Store>;
@@ -30,9 +33,13 @@ export async function seedDevice(store: Store, overrides: Partial<NewDevice> = {
   return (await store.devices.create(newDevice(overrides))).id;
 }
 
-/** Awaits a promise that must reject and returns what it rejected with. */
 /** Per test: a fresh store with one seeded device, handed to `use`, and closed afterwards. */
-export function eachStoreWithDevice(makeStore: MakeStore, use: (store: Store, device: string) => void): void {
+export function eachStoreWithDevice(
+  harness: TestHarness,
+  makeStore: MakeStore,
+  use: (store: Store, device: string) => void,
+): void {
+  const { beforeEach, afterEach } = harness;
   let store: Store | undefined;
   beforeEach(async () => {
     store = await makeStore();
@@ -43,6 +50,7 @@ export function eachStoreWithDevice(makeStore: MakeStore, use: (store: Store, de
   });
 }
 
+/** Awaits a promise that must reject and returns what it rejected with. */
 export async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -59,6 +67,6 @@ export async function expectCloudError(
   code: string,
 ): Promise<void> {
   const err = await rejection(promise);
-  expect(err).toBeInstanceOf(type);
-  expect(err).toMatchObject({ code });
+  assertInstanceOf(err, type);
+  assertMatches(err, { code });
 }
