@@ -2,6 +2,14 @@
  * @cloudedge/cloud-sdk — the cloud side of cloudedge: device hub, device auth, command
  * broker, desired/reported state, status ingest, repositories and the cluster-bus seam.
  */
+
+export {
+  ApiTokenService,
+  type ApiTokenServiceOptions,
+  generateApiToken,
+  hashToken,
+  hasScope,
+} from "./auth/api-tokens.js";
 export {
   type AuthFailureReason,
   type AuthOutcome,
@@ -31,8 +39,10 @@ export type {
 export { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 export { NatsClusterBus, type NatsClusterBusOptions } from "./cluster/nats-cluster-bus.js";
 export {
+  type DeviceDetail,
   DeviceService,
   type DeviceServiceOptions,
+  type DeviceView,
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
 export {
@@ -48,12 +58,14 @@ export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-write
 export {
   type CloudEvent,
   type CommandEvent,
+  type DeviceDeletedEvent,
   PRESENCE_REASONS,
   type PresenceEvent,
   type PresenceReason,
   type StateEvent,
   type StatusEvent,
 } from "./events.js";
+export { GroupService, type GroupServiceOptions, type NewGroupInput } from "./groups/group-service.js";
 export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
 export {
   type DeliverHandler,
