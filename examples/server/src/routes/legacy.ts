@@ -48,7 +48,7 @@ export async function enveloped(ctx: Context, work: () => Promise<unknown>): Pro
 }
 
 export function legacyRoutes(deps: AppDeps): Route[] {
-  const { cloud, store } = deps;
+  const { cloud } = deps;
   const scope = deps.legacyAuth === false ? null : ("write" as const);
   return [
     {
@@ -115,10 +115,7 @@ export function legacyRoutes(deps: AppDeps): Route[] {
       handler: (ctx, { params }) =>
         enveloped(ctx, async () => {
           const id = params["device_id"] as string;
-          const device = await store.devices.get(id);
-          if (!device) throw new CloudError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device", 404);
-          const online = device.online || cloud.hub.session(id) !== undefined;
-          const status = await cloud.status.latest(id);
+          const { online, status } = await cloud.devices.view(id);
           return {
             ...(status?.data ?? {}),
             ...(status ? { ts: status.ts } : {}),
