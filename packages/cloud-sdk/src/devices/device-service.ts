@@ -95,7 +95,8 @@ export class DeviceService {
       createdAt: this.clock.now(),
     });
     this.options.log?.(device.id, "registered");
-    return { device: (await this.present([device]))[0] as DeviceView, secret };
+    // A device this new is in no group and has never connected: nothing to look up.
+    return { device: { ...device, groupIds: [] }, secret };
   }
 
   /** The device as stored (persisted presence, no groups). */
@@ -108,8 +109,8 @@ export class DeviceService {
   /** The device with cluster-wide presence, its groups and its latest status. */
   async view(id: string): Promise<DeviceDetail> {
     const device = await this.get(id);
-    const [[view], status] = await Promise.all([this.present([device]), this.options.latestStatus?.(id)]);
-    return { ...(view as DeviceView), status: status ?? null };
+    const [view, status] = await Promise.all([this.presentOne(device), this.options.latestStatus?.(id)]);
+    return { ...view, status: status ?? null };
   }
 
   /**
@@ -132,7 +133,7 @@ export class DeviceService {
     this.options.log?.(id, "updated", { fields: Object.keys(patch) });
     if (device.disabled && !before.disabled)
       await this.disconnect(id, CloseCode.DEVICE_DISABLED, "auth_revoked");
-    return (await this.present([device]))[0] as DeviceView;
+    return this.presentOne(device);
   }
 
   /** New secret, shown once; the old secret, its tokens and the live session stop working. */
@@ -166,6 +167,10 @@ export class DeviceService {
   /** Stops following the cluster's presence events. */
   close(): void {
     this.unsubscribe();
+  }
+
+  private async presentOne(device: Device): Promise<DeviceView> {
+    return (await this.present([device]))[0] as DeviceView;
   }
 
   /** Persisted fields, presence as the cluster's events say, group ids; key order as stored. */
