@@ -43,7 +43,9 @@ export interface DeviceServiceOptions {
   bcryptCost?: number;
   /** The latest status report (StatusIngest.latest), for `view`. */
   latestStatus?: (deviceId: string) => Promise<StatusRecord | undefined>;
-  /** How many devices' latest presence events are remembered. Default 10,000. */
+  /** Whether this node's hub holds a session for the device (online whatever else says). */
+  heldHere?: (deviceId: string) => boolean;
+  /** How many devices' latest presence events are remembered. Default 4,096. */
   recentPresence?: number;
   /** Appends to the device's event log. */
   log?: (
@@ -57,8 +59,8 @@ export interface DeviceServiceOptions {
  * Device lifecycle: registration (secret shown once, stored as a bcrypt hash), reads,
  * updates, secret rotation and deletion. Anything that revokes credentials bumps the
  * generation (so resume tokens die) and closes a live session wherever it is. Reads show
- * presence cluster-wide: the persisted flag, overridden by the presence events any node
- * published lately (the flag is written a moment after, coarsely).
+ * presence cluster-wide: online when this node holds a session, else what the presence
+ * events of any node said lately, else the persisted flag (written a moment after them).
  */
 export class DeviceService {
   private readonly clock: Clock;
@@ -67,7 +69,7 @@ export class DeviceService {
 
   constructor(private readonly options: DeviceServiceOptions) {
     this.clock = options.clock ?? systemClock;
-    this.presence = new RecentPresence(options.recentPresence);
+    this.presence = new RecentPresence(this.clock, options.recentPresence);
     this.unsubscribe = options.bus.subscribe((event) => this.presence.observe(event));
   }
 
@@ -178,7 +180,7 @@ export class DeviceService {
     const groups = await this.options.store.groups.groupIdsOf(devices.map((d) => d.id));
     return devices.map((device) => ({
       ...device,
-      online: this.presence.online(device.id, device.online),
+      online: this.options.heldHere?.(device.id) || this.presence.online(device.id, device.online),
       groupIds: groups.get(device.id) ?? [],
     }));
   }
