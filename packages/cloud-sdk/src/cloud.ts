@@ -94,6 +94,7 @@ export class Cloud {
       clock,
       ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
       latestStatus: (deviceId) => this.status.latest(deviceId),
+      heldHere: (deviceId) => this.hub.session(deviceId) !== undefined,
       log: (deviceId, kind, data) => this.eventLog.append(deviceId, kind, null, data ?? null),
     });
     this.groups = new GroupService({ groups: store.groups, ids, clock });

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { RecentPresence } from "../src/devices/recent-presence.js";
 import { type Cloud, type CloudEvent, createMemoryStore, type PresenceEvent } from "../src/index.js";
 import { makeCloud } from "./support/cloud-fixture.js";
 import { until } from "./support/fake-device.js";
-import { settle } from "./support/manual-clock.js";
+import { ManualClock, settle } from "./support/manual-clock.js";
 import { PeerBus } from "./support/peer-buses.js";
 
 let clouds: Cloud[] = [];
@@ -63,6 +64,16 @@ describe("device views", () => {
     expect((await cloud.devices.view(device.id)).online).toBe(false);
   });
 
+  it("trust an event only while the persisted flag may lag (30 s), so a missed one misleads no longer", async () => {
+    const { cloud, clock } = await node();
+    const { device } = await cloud.devices.register({ name: "missed" });
+    await cloud.bus.publish(presence(device.id, true, "s1")); // its offline event is then lost
+    await clock.advance(29_999);
+    expect((await cloud.devices.view(device.id)).online).toBe(true);
+    await clock.advance(1);
+    expect((await cloud.devices.view(device.id)).online).toBe(false); // persisted: never online
+  });
+
   it("let a replaced session's late offline event not hide its successor", async () => {
     const { cloud } = await node();
     const { device } = await cloud.devices.register({ name: "moved" });
@@ -81,6 +92,19 @@ describe("device views", () => {
     conn.hangUp(1000);
     await settle();
     expect((await cloud.devices.view(device.id)).online).toBe(false);
+  });
+});
+
+describe("recent presence", () => {
+  it("keeps at most `capacity` devices, dropping the one heard of longest ago", () => {
+    const recent = new RecentPresence(new ManualClock(), 2);
+    recent.observe(presence("1", true, "a"));
+    recent.observe(presence("2", true, "b"));
+    recent.observe(presence("1", true, "c")); // heard of again: now the most recent
+    recent.observe(presence("3", true, "d"));
+    expect(["1", "2", "3"].map((id) => recent.online(id, false))).toEqual([true, false, true]);
+    recent.observe({ type: "device_deleted", deviceId: "3", at: 0 });
+    expect(recent.online("3", false)).toBe(false);
   });
 });
 

@@ -43,7 +43,9 @@ export interface DeviceServiceOptions {
   bcryptCost?: number;
   /** The latest status report (StatusIngest.latest), for `view`. */
   latestStatus?: (deviceId: string) => Promise<StatusRecord | undefined>;
-  /** How many devices' latest presence events are remembered. Default 10,000. */
+  /** Whether this node's hub holds a session for the device (online whatever else says). */
+  heldHere?: (deviceId: string) => boolean;
+  /** How many devices' latest presence events are remembered. Default 4,096. */
   recentPresence?: number;
   /** Appends to the device's event log. */
   log?: (
@@ -57,8 +59,8 @@ export interface DeviceServiceOptions {
  * Device lifecycle: registration (secret shown once, stored as a bcrypt hash), reads,
  * updates, secret rotation and deletion. Anything that revokes credentials bumps the
  * generation (so resume tokens die) and closes a live session wherever it is. Reads show
- * presence cluster-wide: the persisted flag, overridden by the presence events any node
- * published lately (the flag is written a moment after, coarsely).
+ * presence cluster-wide: online when this node holds a session, else what the presence
+ * events of any node said lately, else the persisted flag (written a moment after them).
  */
 export class DeviceService {
   private readonly clock: Clock;
@@ -67,7 +69,7 @@ export class DeviceService {
 
   constructor(private readonly options: DeviceServiceOptions) {
     this.clock = options.clock ?? systemClock;
-    this.presence = new RecentPresence(options.recentPresence);
+    this.presence = new RecentPresence(this.clock, options.recentPresence);
     this.unsubscribe = options.bus.subscribe((event) => this.presence.observe(event));
   }
 
@@ -95,7 +97,8 @@ export class DeviceService {
       createdAt: this.clock.now(),
     });
     this.options.log?.(device.id, "registered");
-    return { device: (await this.present([device]))[0] as DeviceView, secret };
+    // A device this new is in no group and has never connected: nothing to look up.
+    return { device: { ...device, groupIds: [] }, secret };
   }
 
   /** The device as stored (persisted presence, no groups). */
@@ -108,8 +111,8 @@ export class DeviceService {
   /** The device with cluster-wide presence, its groups and its latest status. */
   async view(id: string): Promise<DeviceDetail> {
     const device = await this.get(id);
-    const [[view], status] = await Promise.all([this.present([device]), this.options.latestStatus?.(id)]);
-    return { ...(view as DeviceView), status: status ?? null };
+    const [view, status] = await Promise.all([this.presentOne(device), this.options.latestStatus?.(id)]);
+    return { ...view, status: status ?? null };
   }
 
   /**
@@ -132,7 +135,7 @@ export class DeviceService {
     this.options.log?.(id, "updated", { fields: Object.keys(patch) });
     if (device.disabled && !before.disabled)
       await this.disconnect(id, CloseCode.DEVICE_DISABLED, "auth_revoked");
-    return (await this.present([device]))[0] as DeviceView;
+    return this.presentOne(device);
   }
 
   /** New secret, shown once; the old secret, its tokens and the live session stop working. */
@@ -168,12 +171,16 @@ export class DeviceService {
     this.unsubscribe();
   }
 
+  private async presentOne(device: Device): Promise<DeviceView> {
+    return (await this.present([device]))[0] as DeviceView;
+  }
+
   /** Persisted fields, presence as the cluster's events say, group ids; key order as stored. */
   private async present(devices: Device[]): Promise<DeviceView[]> {
     const groups = await this.options.store.groups.groupIdsOf(devices.map((d) => d.id));
     return devices.map((device) => ({
       ...device,
-      online: this.presence.online(device.id, device.online),
+      online: this.options.heldHere?.(device.id) || this.presence.online(device.id, device.online),
       groupIds: groups.get(device.id) ?? [],
     }));
   }
