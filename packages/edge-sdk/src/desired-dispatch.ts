@@ -16,7 +16,7 @@ export class DesiredDispatch {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly o: {
+    private readonly deps: {
       store: ClientStore;
       fail: Fail;
       storageFailed: (error: unknown) => void;
@@ -32,17 +32,17 @@ export class DesiredDispatch {
 
   /** Persists the desired document and queues `change` for the handlers. */
   queue(change: DesiredChange): void {
-    const saved = this.o.store.save("desired");
+    const saved = this.deps.store.save("desired");
     this.chain = this.chain.then(async () => {
-      await saved.catch((e) => this.o.storageFailed(e));
+      await saved.catch((e) => this.deps.storageFailed(e));
       for (const handler of this.handlers) {
         try {
           await handler(change);
         } catch (error) {
-          this.o.fail(EdgeErrorCode.DESIRED_HANDLER_FAILED, "a desired-state handler failed", error);
+          this.deps.fail(EdgeErrorCode.DESIRED_HANDLER_FAILED, "a desired-state handler failed", error);
         }
       }
-      this.o.emit(change);
+      this.deps.emit(change);
     });
   }
 

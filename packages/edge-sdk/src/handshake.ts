@@ -16,7 +16,7 @@ export class Handshake {
   viaToken = false;
 
   constructor(
-    private readonly o: {
+    private readonly deps: {
       options: EdgeClientOptions;
       bootId: string;
       credentials: Credentials;
@@ -24,7 +24,7 @@ export class Handshake {
       logger: Logger;
     },
   ) {
-    this.deviceId = o.options.deviceId;
+    this.deviceId = deps.options.deviceId;
   }
 
   /** Takes the persisted device id unless one was configured. */
@@ -34,8 +34,8 @@ export class Handshake {
 
   /** The `hello` of a fresh socket; `desiredVersion` lets the hub skip an unchanged document. */
   hello(hubNow: number, desiredVersion: number): HelloPdu {
-    const { options } = this.o;
-    const credentials = this.o.credentials.forHello(hubNow);
+    const { options } = this.deps;
+    const credentials = this.deps.credentials.forHello(hubNow);
     this.viaToken = credentials !== undefined && "token" in credentials;
     const identity = this.deviceId
       ? { deviceId: this.deviceId }
@@ -46,22 +46,22 @@ export class Handshake {
       ...identity,
       ...credentials,
       agent: options.agent ?? { name: "cloudedge-edge-sdk", version: "0.1.0" },
-      bootId: this.o.bootId,
+      bootId: this.deps.bootId,
       desiredVersion,
       ...(options.hardware ? { hardware: options.hardware } : {}),
       ...(options.software ? { software: options.software } : {}),
     };
-    this.o.logger.debug({ viaToken: this.viaToken, desiredVersion }, "hello");
+    this.deps.logger.debug({ viaToken: this.viaToken, desiredVersion }, "hello");
     return hello;
   }
 
   /** Keeps the fresh token and the device id of a `welcome`, persisted. */
   accept(welcome: WelcomePdu): void {
-    this.o.credentials.accept(welcome);
-    this.o.store.saveQuietly("token");
+    this.deps.credentials.accept(welcome);
+    this.deps.store.saveQuietly("token");
     if (this.deviceId !== welcome.deviceId) {
       this.deviceId = welcome.deviceId;
-      this.o.store.saveDeviceId(welcome.deviceId);
+      this.deps.store.saveDeviceId(welcome.deviceId);
     }
   }
 }

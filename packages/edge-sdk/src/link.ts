@@ -21,7 +21,7 @@ import type { Logger } from "./logger.js";
 import { closeQuietly, detach, SOCKET_OPEN, type SocketFactory, type SocketLike } from "./transport.js";
 
 /** What the link needs from the client around it. */
-export interface LinkOptions {
+export interface LinkDeps {
   url: string;
   clock: Clock;
   logger: Logger;
@@ -68,7 +68,7 @@ export class Link {
   /** §2.1: the largest frame the hub accepts (welcome.maxFrameBytes; 256 KiB before it). */
   maxFrameBytes = 262_144;
 
-  constructor(private readonly o: LinkOptions) {}
+  constructor(private readonly deps: LinkDeps) {}
 
   get state(): ConnectionState {
     return this.connState;
@@ -86,20 +86,20 @@ export class Link {
 
   /** Estimated hub time (device time + offset measured by the heartbeat). */
   hubNow(): number {
-    return this.o.clock.now() + this.offsetMs;
+    return this.deps.clock.now() + this.offsetMs;
   }
 
   transition(event: ConnectionEvent): void {
     const previous = this.connState;
     this.connState = connectionTransition(previous, event);
-    if (this.connState !== previous) this.o.events.emit("state", this.connState, previous);
+    if (this.connState !== previous) this.deps.events.emit("state", this.connState, previous);
   }
 
   /** Opens a socket for the next attempt, or goes to backoff when that cannot be done. */
   open(): void {
-    const { o } = this;
-    if (!o.credentials.forHello(this.hubNow())) {
-      o.fail(EdgeErrorCode.NO_CREDENTIALS, "no secret and no resume token configured");
+    const { deps } = this;
+    if (!deps.credentials.forHello(this.hubNow())) {
+      deps.fail(EdgeErrorCode.NO_CREDENTIALS, "no secret and no resume token configured");
       this.transition("disconnect");
       this.afterDisconnect({ code: 4001, reason: "no_credentials", onlineMs: 0, wasOnline: false });
       return;
@@ -107,37 +107,37 @@ export class Link {
     this.retryAfterMs = undefined;
     let socket: SocketLike;
     try {
-      socket = o.createSocket(o.url);
+      socket = deps.createSocket(deps.url);
     } catch (error) {
-      o.fail(EdgeErrorCode.SOCKET_ERROR, "could not open a WebSocket", error);
+      deps.fail(EdgeErrorCode.SOCKET_ERROR, "could not open a WebSocket", error);
       this.transition("disconnect");
       this.afterDisconnect({ code: 1006, reason: "socket_error", onlineMs: 0, wasOnline: false });
       return;
     }
     this.current = socket;
-    this.handshakeTimer = o.clock.setTimeout(
+    this.handshakeTimer = deps.clock.setTimeout(
       () => this.drop(socket, 1006, "handshake_timeout"),
-      o.handshakeTimeoutMs,
+      deps.handshakeTimeoutMs,
     );
     socket.onopen = () => {
       if (socket !== this.current) return;
       this.transition("open");
-      o.onOpen(socket);
+      deps.onOpen(socket);
     };
     socket.onmessage = (event) => {
-      if (socket === this.current) o.onMessage(socket, event.data);
+      if (socket === this.current) deps.onMessage(socket, event.data);
     };
     socket.onerror = () => {
-      if (socket === this.current) o.logger.debug({}, "websocket error");
+      if (socket === this.current) deps.logger.debug({}, "websocket error");
     };
     socket.onclose = (event) => this.onSocketEnd(socket, event.code, event.reason ?? "");
   }
 
   /** `welcome` arrived: the handshake is over and the session up. Returns the device time of it. */
   welcome(welcome: WelcomePdu): number {
-    this.o.clock.clearTimeout(this.handshakeTimer);
+    this.deps.clock.clearTimeout(this.handshakeTimer);
     this.transition("welcome");
-    const now = this.o.clock.now();
+    const now = this.deps.clock.now();
     this.onlineSince = now;
     this.offsetMs = welcome.serverTime - now; // refined by the first pong
     this.session = { id: welcome.sessionId, heartbeatMs: welcome.heartbeatMs };
@@ -149,7 +149,7 @@ export class Link {
   /** Starts pinging on the session's socket; missed pongs cut it (§4.3). */
   startHeartbeat(socket: SocketLike, intervalMs: number): void {
     this.heartbeat = new Heartbeat(
-      this.o.clock,
+      this.deps.clock,
       intervalMs,
       (seq, ts) => this.rawSend(socket, { type: "ping", seq, ts }),
       () => this.drop(socket, 1006, "pong_timeout"),
@@ -180,14 +180,14 @@ export class Link {
     try {
       text = encode(pdu, { limits: { maxFrameBytes: this.maxFrameBytes } });
     } catch (error) {
-      this.o.fail(EdgeErrorCode.ENCODE_FAILED, `could not encode a ${pdu.type} PDU`, error);
+      this.deps.fail(EdgeErrorCode.ENCODE_FAILED, `could not encode a ${pdu.type} PDU`, error);
       return false;
     }
     try {
       socket.send(text);
       return true;
     } catch (error) {
-      this.o.fail(EdgeErrorCode.SOCKET_ERROR, "socket send failed", error);
+      this.deps.fail(EdgeErrorCode.SOCKET_ERROR, "socket send failed", error);
       return false;
     }
   }
@@ -206,7 +206,7 @@ export class Link {
 
   /** Stops for good: says `bye` (client_shutdown) when online and closes with 1000. */
   close(message?: string): void {
-    const { clock } = this.o;
+    const { clock } = this.deps;
     clock.clearTimeout(this.retryTimer);
     clock.clearTimeout(this.handshakeTimer);
     const socket = this.current;
@@ -231,11 +231,11 @@ export class Link {
     if (socket !== this.current) return;
     detach(socket);
     this.current = undefined;
-    this.o.clock.clearTimeout(this.handshakeTimer);
+    this.deps.clock.clearTimeout(this.handshakeTimer);
     this.heartbeat?.stop();
     this.heartbeat = undefined;
     const wasOnline = this.connState === "online";
-    const onlineMs = wasOnline ? this.o.clock.now() - this.onlineSince : 0;
+    const onlineMs = wasOnline ? this.deps.clock.now() - this.onlineSince : 0;
     this.session = undefined;
     if (this.connState === "closed") return;
     this.transition("disconnect");
@@ -243,27 +243,27 @@ export class Link {
   }
 
   private afterDisconnect(end: SocketEnd): void {
-    const { o } = this;
-    const decision = o.backoff.next(
+    const { deps } = this;
+    const decision = deps.backoff.next(
       {
         code: end.code,
         reason: end.reason,
         retryAfterMs: this.retryAfterMs,
         onlineMs: end.onlineMs,
-        hasSecret: o.credentials.hasSecret,
+        hasSecret: deps.credentials.hasSecret,
       },
-      Math.max(o.backoff.resetAfterMs, this.lastHeartbeatMs ?? 0),
+      Math.max(deps.backoff.resetAfterMs, this.lastHeartbeatMs ?? 0),
     );
     if (decision.dropToken) {
-      o.credentials.dropToken();
-      o.store.saveQuietly("token");
+      deps.credentials.dropToken();
+      deps.store.saveQuietly("token");
     }
     const { advice, delayMs, attempt } = decision;
-    o.logger.info({ code: end.code, reason: end.reason, advice, delayMs, attempt }, "offline");
-    if (advice === "auth_backoff") o.events.emit("authFailed", { code: end.code, reason: end.reason });
-    o.events.emit("offline", { ...end, advice, delayMs, attempt });
+    deps.logger.info({ code: end.code, reason: end.reason, advice, delayMs, attempt }, "offline");
+    if (advice === "auth_backoff") deps.events.emit("authFailed", { code: end.code, reason: end.reason });
+    deps.events.emit("offline", { ...end, advice, delayMs, attempt });
     if (this.connState !== "backoff") return; // closed by a listener
-    this.retryTimer = o.clock.setTimeout(() => {
+    this.retryTimer = deps.clock.setTimeout(() => {
       if (this.connState !== "backoff") return;
       this.transition("retry");
       this.open();

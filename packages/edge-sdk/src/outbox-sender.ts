@@ -10,7 +10,7 @@ import { SOCKET_OPEN, type SocketLike } from "./transport.js";
  */
 export class OutboxSender {
   constructor(
-    private readonly o: {
+    private readonly deps: {
       outbox: Outbox;
       link: Link;
       store: ClientStore;
@@ -21,19 +21,19 @@ export class OutboxSender {
 
   /** True when `pdu` went out at once; false when it waits in the outbox. */
   sendOrQueue(pdu: OutboxPdu): boolean {
-    const { outbox, link } = this.o;
+    const { outbox, link } = this.deps;
     // Keep order: while older entries wait, newer ones queue behind them.
     if (outbox.size === 0 && link.send(pdu)) return true;
     const dropped = outbox.push(pdu);
-    if (dropped > 0) this.o.onDropped({ dropped, totalDropped: outbox.dropped });
-    this.o.store.saveQuietly("outbox");
+    if (dropped > 0) this.deps.onDropped({ dropped, totalDropped: outbox.dropped });
+    this.deps.store.saveQuietly("outbox");
     if (link.online) this.flush(link.socket as SocketLike);
     return false;
   }
 
   /** Sends what waits, oldest first, while the socket stays open. */
   flush(socket: SocketLike): void {
-    const { outbox, link, logger } = this.o;
+    const { outbox, link, logger } = this.deps;
     if (outbox.size === 0) return;
     let sent = 0;
     for (let pdu = outbox.peek(); pdu; pdu = outbox.peek()) {
@@ -45,6 +45,6 @@ export class OutboxSender {
       sent += 1;
     }
     logger.info({ sent, left: outbox.size }, "outbox flushed");
-    this.o.store.saveQuietly("outbox");
+    this.deps.store.saveQuietly("outbox");
   }
 }

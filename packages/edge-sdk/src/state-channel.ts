@@ -14,7 +14,7 @@ import type { SocketLike } from "./transport.js";
  */
 export class StateChannel {
   constructor(
-    private readonly o: {
+    private readonly deps: {
       desired: DesiredState;
       reported: ReportedState;
       dispatch: DesiredDispatch;
@@ -28,48 +28,48 @@ export class StateChannel {
 
   /** Merges `patch` into the reported state; sends what changed when online; resolves once saved. */
   async report(patch: JsonObject): Promise<void> {
-    const pdu = this.o.reported.change(patch, this.o.clock.now());
+    const pdu = this.deps.reported.change(patch, this.deps.clock.now());
     if (!pdu) return;
     const saved = this.saveReported();
-    if (this.o.link.online) this.o.link.send(pdu);
+    if (this.deps.link.online) this.deps.link.send(pdu);
     await saved;
   }
 
   /** The handshake's part: welcome.desired is authoritative; reported is resent when versions differ. */
   welcome(socket: SocketLike, welcome: WelcomePdu, now: number): void {
     // §6.3: welcome.desired is authoritative, even when it goes back in version.
-    const change = this.o.desired.applyWelcome(welcome.desired);
-    if (change) this.o.dispatch.queue(change);
+    const change = this.deps.desired.applyWelcome(welcome.desired);
+    if (change) this.deps.dispatch.queue(change);
     // §6.3: resync the reported document when the hub's version differs from ours.
-    const full = this.o.reported.resync(welcome.reportedVersion, now);
+    const full = this.deps.reported.resync(welcome.reportedVersion, now);
     if (full) {
       void this.saveReported();
-      this.o.link.rawSend(socket, full);
+      this.deps.link.rawSend(socket, full);
     }
   }
 
   /** A `desired` PDU during the session. */
   desired(socket: SocketLike, pdu: DesiredPdu): void {
-    const outcome = this.o.desired.apply(pdu);
-    if (outcome.kind === "applied") this.o.dispatch.queue(outcome.change);
+    const outcome = this.deps.desired.apply(pdu);
+    if (outcome.kind === "applied") this.deps.dispatch.queue(outcome.change);
     else if (outcome.kind === "gap") {
       // §6.3: a missed change is never patched over; reconnect and let the handshake resync.
-      this.o.logger.warn(
-        { version: pdu.version, applied: this.o.desired.version },
+      this.deps.logger.warn(
+        { version: pdu.version, applied: this.deps.desired.version },
         "desired version gap: resync",
       );
-      this.o.link.drop(socket, 1000, "resync");
+      this.deps.link.drop(socket, 1000, "resync");
     }
   }
 
   /** §6.3: the hub missed a reported change (`version_gap`); send the whole document. */
   resendReported(socket: SocketLike): void {
-    const full = this.o.reported.full(this.o.reported.version, this.o.clock.now());
+    const full = this.deps.reported.full(this.deps.reported.version, this.deps.clock.now());
     void this.saveReported();
-    this.o.link.rawSend(socket, full);
+    this.deps.link.rawSend(socket, full);
   }
 
   private saveReported(): Promise<void> {
-    return this.o.store.save("reported").catch((e) => this.o.storageFailed(e));
+    return this.deps.store.save("reported").catch((e) => this.deps.storageFailed(e));
   }
 }

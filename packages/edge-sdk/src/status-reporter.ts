@@ -16,7 +16,7 @@ export class StatusReporter {
   private timer: unknown;
 
   constructor(
-    private readonly o: {
+    private readonly deps: {
       clock: Clock;
       collectors: readonly Collector[];
       intervalMs: number;
@@ -27,8 +27,8 @@ export class StatusReporter {
       fail: Fail;
     },
   ) {
-    this.collectors = [...o.collectors];
-    this.intervalMs = o.intervalMs;
+    this.collectors = [...deps.collectors];
+    this.intervalMs = deps.intervalMs;
   }
 
   add(collector: Collector): void {
@@ -45,12 +45,12 @@ export class StatusReporter {
     } catch (error) {
       throw new EdgeError(EdgeErrorCode.INVALID_STATUS, "status data cannot be encoded", { cause: error });
     }
-    return this.o.sendOrQueue(pdu);
+    return this.deps.sendOrQueue(pdu);
   }
 
   /** Collects from every collector and sends the report, stamped with when collection began. */
   async report(): Promise<boolean> {
-    const { clock, collectTimeoutMs } = this.o;
+    const { clock, collectTimeoutMs } = this.deps;
     const ts = clock.now();
     const options = collectTimeoutMs !== undefined ? { timeoutMs: collectTimeoutMs } : {};
     const data = await collectStatus(this.collectors, { clock, ...options });
@@ -61,19 +61,19 @@ export class StatusReporter {
   setInterval(ms: number): void {
     this.intervalMs = ms;
     this.stop();
-    const state = this.o.state();
+    const state = this.deps.state();
     if (state !== "idle" && state !== "closed") this.schedule();
   }
 
   /** Arms the next automatic report, unless off or already armed. */
   schedule(): void {
     if (!(this.intervalMs > 0) || this.timer !== undefined) return;
-    this.timer = this.o.clock.setTimeout(() => {
+    this.timer = this.deps.clock.setTimeout(() => {
       this.timer = undefined;
-      if (this.o.state() === "closed") return;
-      this.o.track(
+      if (this.deps.state() === "closed") return;
+      this.deps.track(
         this.report().catch((error) =>
-          this.o.fail(EdgeErrorCode.INVALID_STATUS, "status report failed", error),
+          this.deps.fail(EdgeErrorCode.INVALID_STATUS, "status report failed", error),
         ),
       );
       this.schedule();
@@ -81,7 +81,7 @@ export class StatusReporter {
   }
 
   stop(): void {
-    this.o.clock.clearTimeout(this.timer);
+    this.deps.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
 }
