@@ -39,14 +39,14 @@ export class CommandBroker {
     const { commands } = options.store;
     this.clock = clock;
     this.link = new BrokerLink(options.hub, options.bus);
-    this.ledger = new CommandLedger(
+    this.ledger = new CommandLedger({
       commands,
-      this.link,
-      options.ids,
+      link: this.link,
+      ids: options.ids,
       clock,
-      (c) => this.changed(c),
-      options.log,
-    );
+      onChange: (c) => this.changed(c),
+      log: options.log,
+    });
     this.delivery = new CommandDelivery(commands, this.ledger, this.link, clock, logger);
     this.watchers = new CommandWatchers(clock, (id) => this.ledger.get(id));
     this.deadlines = new CommandDeadlines(commands, this.ledger, clock, logger, {

@@ -35,26 +35,35 @@ export function step(
   return status === undefined ? undefined : { ...patch, status, updatedAt: now };
 }
 
+/** What the ledger works with. */
+export interface LedgerParts {
+  commands: CommandRepository;
+  link: BrokerLink;
+  ids: IdGenerator;
+  clock: Clock;
+  /** This node's bookkeeping of a change it made, before the change is logged and announced. */
+  onChange: (command: CommandRecord) => void;
+  /** Appends to the device's event log. */
+  log?: EventLogAppend | undefined;
+}
+
 /**
  * The command records: creating, storing and moving them through the state machine with a
  * compare-and-set, and announcing every change (the device's event log, every node through
  * the bus, and `onChange` for this node's own bookkeeping).
  */
 export class CommandLedger {
-  constructor(
-    private readonly commands: CommandRepository,
-    private readonly link: BrokerLink,
-    private readonly ids: IdGenerator,
-    private readonly clock: Clock,
-    private readonly onChange: (command: CommandRecord) => void,
-    private readonly log?: EventLogAppend,
-  ) {}
+  private readonly commands: CommandRepository;
+
+  constructor(private readonly parts: LedgerParts) {
+    this.commands = parts.commands;
+  }
 
   /** A new QUEUED command, not stored yet. */
   draft(input: CommandDraft): CommandRecord {
-    const now = this.clock.now();
+    const now = this.parts.clock.now();
     return {
-      id: this.ids(),
+      id: this.parts.ids(),
       deviceId: input.deviceId,
       method: input.method,
       params: input.params ?? null,
@@ -108,7 +117,7 @@ export class CommandLedger {
     event: CommandEvent,
     patch: MovePatch,
   ): Promise<CommandRecord | undefined> {
-    const change = step(created, event, patch, this.clock.now());
+    const change = step(created, event, patch, this.parts.clock.now());
     if (!change) return undefined;
     const moved: CommandRecord = { ...created, ...change };
     await this.commands.create(moved);
@@ -127,7 +136,7 @@ export class CommandLedger {
     event: CommandEvent,
     patch: MovePatch = {},
   ): Promise<CommandRecord | undefined> {
-    const change = step(command, event, patch, this.clock.now());
+    const change = step(command, event, patch, this.parts.clock.now());
     if (!change) return undefined;
     // `command` as the basis: exact compare-and-set on the version read (a command that
     // came back to this status meanwhile is left alone), and no read-back on MySQL.
@@ -138,14 +147,14 @@ export class CommandLedger {
   }
 
   private changed(command: CommandRecord): void {
-    this.onChange(command);
-    this.log?.(
+    this.parts.onChange(command);
+    this.parts.log?.(
       command.deviceId,
       "command",
       command.status,
       { commandId: command.id, method: command.method },
       command.updatedAt,
     );
-    this.link.publish(command);
+    this.parts.link.publish(command);
   }
 }
