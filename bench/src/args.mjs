@@ -13,7 +13,8 @@ export const USAGE = `usage: npm run bench -- <${[...SCENARIOS, "all"].join("|")
   --db sqlite|mysql  status: which store; cluster: the shared store (default: both)
   --rounds N         cluster: (same, cross) pairs per rate (default 5)
   --bcrypt-devices N storm: devices in the tokens-disabled (bcrypt) run (default min(devices, 2000))
-  --workers N        fleet: the server's worker processes (default ceil(devices / 17000))
+  --workers N        fleet: the server's worker processes (default ceil(devices / (0.9 × max sessions)))
+  --max-sessions N   fleet: sessions per server process (default: open-files limit, ulimit -n, less 1000)
   --json             print one JSON object with the figures as the last line
   --out DIR          where results go (default bench/results)
   --no-charts        skip the PNG charts
@@ -31,6 +32,7 @@ export function parseCli(argv) {
       db: { type: "string" },
       "bcrypt-devices": { type: "string" },
       workers: { type: "string" },
+      "max-sessions": { type: "string" },
       rounds: { type: "string" },
       json: { type: "boolean", default: false },
       out: { type: "string" },
@@ -61,6 +63,7 @@ export function parseCli(argv) {
     dbs: db ? [db] : ["mysql", "sqlite"],
     bcryptDevices: int("bcrypt-devices", values["bcrypt-devices"]),
     workers: int("workers", values.workers),
+    maxSessions: int("max-sessions", values["max-sessions"]),
     rounds: int("rounds", values.rounds),
     json: values.json,
     out: values.out,

@@ -53,6 +53,7 @@ async function main() {
       dbs: cli.dbs,
       bcryptDevices: cli.bcryptDevices,
       workers: cli.workers,
+      maxSessions: cli.maxSessions,
       rounds: cli.rounds,
     };
     const result = await RUNNERS[name](options);

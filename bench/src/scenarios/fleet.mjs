@@ -1,424 +1,47 @@
 // fleet: how many devices this one machine holds with the reference server's --workers (issue #7:
-// target ≥ 100,000). The real server (examples/server/dist) runs with ceil(N / 17,000) workers
+// target ≥ 100,000). The real server (examples/server/dist) runs with enough workers that each
+// holds at most 9/10 of its session limit (its open-files limit less headroom, or --max-sessions)
 // over a fresh MySQL database and NATS; the fleet is registered straight into MySQL and resumes
 // with tokens signed by the server's key. Measured while the whole fleet heartbeats: RSS per
 // worker and per connection (over an empty-server baseline), device-side ping → pong round trip,
 // the workers' event-loop lag (from /metrics), CPU of the machine, MariaDB and NATS — then ~20
 // commands through the REST API prove the cluster routes to every worker at that size.
-import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { request } from "node:http";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { hashSecret, openStore } from "@cloudedge/cloud-sdk";
-import { deviceId, FLEET_SECRET, TOKEN_KEY } from "../fleet-ids.mjs";
+import { commandCheck } from "../load/command-check.mjs";
 import { Fleet, MAX_PER_PROCESS } from "../load/fleet.mjs";
-import { profiling } from "../servers.mjs";
+import { registerFleet } from "../load/fleet-registration.mjs";
+import { limitedBy } from "../report/fleet-limits.mjs";
+import {
+  freePort,
+  logSummary,
+  maxSessionsPerProcess,
+  startServer,
+  stopServer,
+} from "../servers/reference-server.mjs";
+import { childrenOf, fdsOf, meminfo, openFilesLimit, rssOf, tcpMemBytes } from "../util/procfs.mjs";
+import { scrape } from "../util/prometheus.mjs";
 import {
   cpuWindow,
   dropMysql,
   dropNatsPrefix,
   MiB,
-  MYSQL,
   mariadbPid,
   median,
-  mysqlClient,
-  NATS,
   natsPid,
   progress,
   round,
   scratchNatsPrefix,
   sleep,
-  until,
 } from "../util.mjs";
 
-const SERVER = new URL("../../../examples/server/dist/main.js", import.meta.url).pathname;
-/** Devices per worker process: under the 20,000 open files per process, like MAX_PER_PROCESS. */
-export const PER_WORKER = 17_000;
+/** Devices per worker by default: a tenth of its session limit spare, as round robin deals unevenly. */
+export const perWorker = (maxSessions) => Math.max(1, Math.floor(maxSessions * 0.9));
 /** The measured window is at least this long, whatever --duration says. */
 const MIN_HOLD_S = 20;
 const COMMANDS = 20;
-
-// ---- /proc ---------------------------------------------------------------------------------
-
-/** VmRSS of a process in bytes, or undefined when it is gone. */
-function rssOf(pid) {
-  try {
-    const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1];
-    return kb === undefined ? undefined : Number(kb) * 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-function fdsOf(pid) {
-  try {
-    return readdirSync(`/proc/${pid}/fd`).length;
-  } catch {
-    return undefined;
-  }
-}
-
-function openFilesLimit(pid) {
-  try {
-    const line = readFileSync(`/proc/${pid}/limits`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("Max open files"));
-    const [soft, hard] = line?.split(/\s{2,}/).slice(1, 3) ?? [];
-    return { soft: Number(soft), hard: Number(hard) };
-  } catch {
-    return undefined;
-  }
-}
-
-function meminfo() {
-  const text = readFileSync("/proc/meminfo", "utf8");
-  const kb = (key) => Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0) * 1024;
-  return { total: kb("MemTotal"), available: kb("MemAvailable") };
-}
-
-/** Kernel memory of TCP sockets (pages → bytes) from /proc/net/sockstat. */
-function tcpMemBytes() {
-  try {
-    const pages = /TCP:.* mem (\d+)/.exec(readFileSync("/proc/net/sockstat", "utf8"))?.[1];
-    return pages === undefined ? undefined : Number(pages) * 4096;
-  } catch {
-    return undefined;
-  }
-}
-
-function childrenOf(pid) {
-  try {
-    return execFileSync("ps", ["--ppid", String(pid), "-o", "pid="], { encoding: "utf8" })
-      .split("\n")
-      .map((s) => Number(s.trim()))
-      .filter((n) => n > 0)
-      .sort((a, b) => a - b);
-  } catch {
-    return [];
-  }
-}
-
-// ---- MySQL ---------------------------------------------------------------------------------
-
-/**
- * A fresh database with the schema (the store's own migrations) and devices 0…N−1 of
- * fleet-ids.mjs sharing one secret hash: device 0 through the store, the rest copied from it
- * by INSERT … SELECT, doubling each time (17 statements for 100,000 devices).
- */
-async function registerFleet(database, devices) {
-  const store = await openStore(`${MYSQL}/${database}`);
-  try {
-    await store.devices.create({
-      id: deviceId(0),
-      name: "bench-0",
-      // Tokens are the credential here; the secret only backs a rejected token up (cost 4: cheap).
-      secretHash: await hashSecret(FLEET_SECRET, 4),
-      createdAt: Date.now(),
-    });
-  } finally {
-    await store.close();
-  }
-  const base = deviceId(0);
-  const copied =
-    "type, description, labels, disabled, secret_hash, generation, serial_number, model, nics, software, " +
-    "online, connected_at, last_seen_at, created_at, updated_at";
-  const statements = [];
-  for (let have = 1; have < devices; have *= 2) {
-    statements.push(
-      `INSERT INTO devices (id, name, ${copied}) SELECT id + ${have}, CONCAT('bench-', id - ${base} + ${have}), ` +
-        `${copied} FROM devices WHERE id < ${base} + ${Math.min(have, devices - have)};`,
-    );
-  }
-  if (statements.length > 0) mysqlClient(statements.join("\n"), database);
-}
-
-// ---- the server ----------------------------------------------------------------------------
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = /** @type {import("node:net").AddressInfo} */ (server.address());
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Pids this scenario started (the server's primary and its workers): SIGKILLed if the harness exits early. */
-const started = new Set();
-let exitGuard = false;
-function guard(pid) {
-  started.add(pid);
-  if (exitGuard) return;
-  exitGuard = true;
-  process.on("exit", () => {
-    for (const p of started) {
-      try {
-        process.kill(p, "SIGKILL");
-      } catch {}
-    }
-  });
-}
-
-/**
- * The reference server as its operators run it: `node examples/server/dist/main.js --workers W`,
- * configured through its environment. Logs (warn and up) go to `logFile`.
- */
-async function startServer({
-  workers,
-  port,
-  database,
-  natsPrefix,
-  dataDir,
-  heartbeatMs,
-  adminToken,
-  logFile,
-}) {
-  if (!existsSync(SERVER))
-    throw new Error(`${SERVER} is missing: npx turbo run build --filter=@cloudedge/server`);
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("CLOUDEDGE_")));
-  const child = spawn(
-    process.execPath,
-    // --profile: the primary and (node:cluster passes execArgv on) every worker under --cpu-prof.
-    [
-      ...profiling.execArgv,
-      SERVER,
-      "--workers",
-      String(workers),
-      "--port",
-      String(port),
-      "--host",
-      "127.0.0.1",
-    ],
-    {
-      env: {
-        ...env,
-        CLOUDEDGE_DB: `${MYSQL}/${database}`,
-        CLOUDEDGE_NATS_URL: NATS,
-        CLOUDEDGE_NATS_PREFIX: natsPrefix,
-        CLOUDEDGE_DATA_DIR: dataDir,
-        CLOUDEDGE_TOKEN_KEY: TOKEN_KEY,
-        CLOUDEDGE_ADMIN_TOKEN: adminToken,
-        CLOUDEDGE_HEARTBEAT_MS: String(heartbeatMs),
-        CLOUDEDGE_BCRYPT_COST: "4",
-        // info logs two lines per device (online, offline): 200,000 lines would measure pino.
-        CLOUDEDGE_LOG_LEVEL: process.env.CLOUDEDGE_BENCH_SERVER_LOG_LEVEL ?? "warn",
-        CLOUDEDGE_SHUTDOWN_SPREAD_MS: "1000",
-      },
-      stdio: ["ignore", "pipe", openSync(logFile, "a")],
-    },
-  );
-  guard(child.pid);
-  try {
-    return await untilReady(child, { workers, port, logFile });
-  } catch (error) {
-    // Nothing of it may outlive a failed start (the workers exit with their primary's IPC channel).
-    child.kill("SIGKILL");
-    throw error;
-  }
-}
-
-/** Waits for the "listening" line and /readyz; finds the workers (the primary's children). */
-async function untilReady(child, { workers, port, logFile }) {
-  let stdout = "";
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal)));
-  const listening = await Promise.race([
-    until(() => stdout.includes("listening"), { timeoutMs: 60_000, everyMs: 100 }),
-    exited.then((code) => {
-      throw new Error(`the server exited (${code}) before listening:\n${tail(logFile)}`);
-    }),
-  ]);
-  if (!listening) throw new Error(`the server did not listen within 60 s:\n${tail(logFile)}`);
-  const ready = await until(async () => (await get(port, "/readyz").catch(() => undefined))?.status === 200, {
-    timeoutMs: 30_000,
-  });
-  if (!ready) throw new Error(`the server was not ready within 30 s:\n${tail(logFile)}`);
-  // --workers 1 runs the hub in the process itself; otherwise the workers are its children.
-  const workerPids = workers > 1 ? childrenOf(child.pid) : [child.pid];
-  for (const pid of workerPids) guard(pid);
-  if (workerPids.length !== workers)
-    throw new Error(`expected ${workers} workers, found ${workerPids.length}`);
-  return { child, pid: child.pid, workerPids, primaryPid: workers > 1 ? child.pid : undefined, exited };
-}
-
-/** SIGTERM (each worker tells its devices bye, releases presence, closes the store), then SIGKILL. */
-async function stopServer(server, timeoutMs = 120_000) {
-  const begun = Date.now();
-  if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill("SIGTERM");
-  const graceful = await Promise.race([server.exited.then(() => true), sleep(timeoutMs).then(() => false)]);
-  for (const pid of [server.pid, ...server.workerPids]) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {}
-    started.delete(pid);
-  }
-  return { graceful, ms: Date.now() - begun };
-}
-
-function tail(file, lines = 20) {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n").slice(-lines).join("\n");
-  } catch {
-    return "";
-  }
-}
-
-/** Warnings and errors the server logged, counted by message (pino JSON lines; plain lines as they are). */
-function logSummary(file) {
-  let text = "";
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return { lines: 0, byMessage: {} };
-  }
-  const byMessage = {};
-  let lines = 0;
-  for (const line of text.split("\n")) {
-    if (!line.trim()) continue;
-    lines++;
-    let key;
-    try {
-      const entry = JSON.parse(line);
-      key = `${entry.level >= 50 ? "error" : entry.level >= 40 ? "warn" : "info"}: ${entry.msg}${entry.err ? ` (${String(entry.err).slice(0, 80)})` : ""}`;
-    } catch {
-      key = line.replace(/\d+/g, "N").slice(0, 120);
-    }
-    byMessage[key] = (byMessage[key] ?? 0) + 1;
-  }
-  const top = Object.entries(byMessage)
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 12);
-  return { lines, byMessage: Object.fromEntries(top) };
-}
-
-// ---- HTTP ----------------------------------------------------------------------------------
-
-/** One request on a fresh connection (agent: false), so node:cluster hands each to the next worker. */
-function http(port, method, path, { body, token, timeoutMs = 30_000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        method,
-        path,
-        agent: false,
-        timeout: timeoutMs,
-        headers: {
-          ...(payload
-            ? { "content-type": "application/json", "content-length": Buffer.byteLength(payload) }
-            : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk) => {
-          text += chunk;
-        });
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-const get = (port, path) => http(port, "GET", path, { timeoutMs: 10_000 });
-
-/** The few Prometheus samples we read, by name (labels kept in the key). */
-function parseMetrics(text) {
-  const values = {};
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const space = line.lastIndexOf(" ");
-    values[line.slice(0, space)] = Number(line.slice(space + 1));
-  }
-  return values;
-}
-
-/**
- * Scrapes /metrics `n` times on fresh connections. Each scrape lands on one worker (the
- * primary deals connections round robin) and prom-client resets that worker's event-loop
- * histogram on each scrape, so the lag figures cover the time since that worker's previous
- * scrape. /metrics carries no pid: a scrape is attributed to the worker whose open files,
- * counted right after, are nearest to the process_open_fds it reported (one per device, so
- * distinct and steady while the fleet is held), VmRSS breaking ties.
- */
-async function scrape(port, workerPids, n) {
-  const samples = [];
-  for (let i = 0; i < n; i++) {
-    const res = await get(port, "/metrics").catch(() => undefined);
-    if (res?.status !== 200) continue;
-    const m = parseMetrics(res.text);
-    const fds = m.cloudedge_process_process_open_fds ?? 0;
-    const rss = m.cloudedge_process_process_resident_memory_bytes ?? 0;
-    let pid;
-    let best = Number.POSITIVE_INFINITY;
-    for (const candidate of workerPids) {
-      const distance =
-        Math.abs((fdsOf(candidate) ?? 0) - fds) * 2 ** 40 + Math.abs((rssOf(candidate) ?? 0) - rss);
-      if (distance < best) {
-        best = distance;
-        pid = candidate;
-      }
-    }
-    samples.push({
-      pid,
-      sessions: m.cloudedge_connected_devices,
-      lagP50Ms: round((m.cloudedge_process_nodejs_eventloop_lag_p50_seconds ?? Number.NaN) * 1000, 1),
-      lagP99Ms: round((m.cloudedge_process_nodejs_eventloop_lag_p99_seconds ?? Number.NaN) * 1000, 1),
-      lagMaxMs: round((m.cloudedge_process_nodejs_eventloop_lag_max_seconds ?? Number.NaN) * 1000, 1),
-      tryLater: m.cloudedge_connections_refused_total,
-      heartbeatTimeouts: m['cloudedge_sessions_closed_total{cause="heartbeat_timeout"}'],
-      backpressureCloses: m['cloudedge_sessions_closed_total{cause="backpressure"}'],
-      pendingHandshakes: m.cloudedge_pending_handshakes,
-    });
-  }
-  return samples;
-}
-
-// ---- commands through the REST API --------------------------------------------------------
-
-/** `count` random devices each get one command with wait: true, through whichever worker takes the call. */
-async function commandCheck(port, adminToken, devices, count) {
-  const outcomes = [];
-  for (let k = 0; k < count; k++) {
-    const id = deviceId(Math.floor(Math.random() * devices));
-    const begun = performance.now();
-    try {
-      const res = await http(port, "POST", `/api/v1/devices/${id}/commands`, {
-        token: adminToken,
-        body: { method: "system.ping", params: { k }, wait: true, timeoutMs: 10_000 },
-        timeoutMs: 20_000,
-      });
-      const body = JSON.parse(res.text || "{}");
-      outcomes.push({
-        ok: res.status === 200 && body.status === "SUCCEEDED",
-        http: res.status,
-        status: body.status ?? body.code,
-        ms: round(performance.now() - begun, 1),
-      });
-    } catch (error) {
-      outcomes.push({
-        ok: false,
-        http: 0,
-        status: String(error.message ?? error),
-        ms: round(performance.now() - begun, 1),
-      });
-    }
-  }
-  return outcomes;
-}
 
 // ---- the scenario --------------------------------------------------------------------------
 
@@ -439,11 +62,12 @@ function medianRss(snapshots) {
 }
 
 /**
- * @param {{devices: number, durationS: number, heartbeatMs: number, workers?: number}} options
+ * @param {{devices: number, durationS: number, heartbeatMs: number, workers?: number, maxSessions?: number}} options
  */
 export async function fleet(options) {
   const { devices, heartbeatMs } = options;
-  const workers = options.workers ?? Math.max(1, Math.ceil(devices / PER_WORKER));
+  const maxSessions = maxSessionsPerProcess(options.maxSessions);
+  const workers = options.workers ?? Math.max(1, Math.ceil(devices / perWorker(maxSessions)));
   // At least one heartbeat interval, so every device pings (and is timed) in the window.
   const holdS = Math.max(options.durationS, MIN_HOLD_S, Math.ceil(heartbeatMs / 1000));
   const database = `cloudedge_bench_fleet_${process.pid}_${Date.now()}`;
@@ -452,7 +76,10 @@ export async function fleet(options) {
   const logFile = join(dataDir, "server.log");
   const adminToken = `ce_bench_${randomBytes(24).toString("hex")}`;
   const generators = Math.max(2, Math.ceil(devices / MAX_PER_PROCESS));
-  progress(`fleet: ${devices} devices, ${workers} server workers, ${generators} generator processes`);
+  progress(
+    `fleet: ${devices} devices, ${workers} server workers (${maxSessions} sessions each at most), ` +
+      `${generators} generator processes`,
+  );
 
   let server;
   let fleetLoad;
@@ -474,6 +101,7 @@ export async function fleet(options) {
       heartbeatMs,
       adminToken,
       logFile,
+      maxSessions,
     });
     progress(`fleet: server up on :${port}, primary ${server.pid}, workers ${server.workerPids.join(", ")}`);
     const fdLimit = openFilesLimit(server.workerPids[0]);
@@ -656,7 +284,7 @@ export async function fleet(options) {
     const limits = {
       openFilesPerProcess: fdLimit?.hard,
       maxWorkerFds: Math.max(...fds.filter((n) => n !== undefined)),
-      maxSessionsPerWorker: 19_000,
+      maxSessionsPerWorker: maxSessions,
       maxWorkerSessions: Math.max(...perWorker.map((w) => w.sessions ?? 0)),
       machineMemTotalMiB: mib(memHeld.total),
       machineMemAvailableMiB: mib(memHeld.available),
@@ -742,52 +370,4 @@ export async function fleet(options) {
     if (server) await dropNatsPrefix(natsPrefix);
     rmSync(dataDir, { recursive: true, force: true });
   }
-}
-
-/** A CPU window in words: the machine, and who used it (% of one core each). */
-function cpuText(c) {
-  return (
-    `machine ${c.machineBusyPct} % busy: server ${round(c.workersCpuPct + (c.primaryCpuPct ?? 0), 1)} %, ` +
-    `MariaDB ${c.mariadbCpuPct ?? "—"} %, NATS ${c.natsCpuPct ?? "—"} %, generators ${c.generatorsCpuPct} %, ` +
-    `other processes ${c.othersCpuPct} % of a core`
-  );
-}
-
-/** What bounds the size, from the run's own figures: what failed, or else the nearest ceiling. */
-function limitedBy(f) {
-  const l = f.limits;
-  if (f.connected < f.devices) {
-    const reasons = [];
-    if (f.tryLater > 0) reasons.push(`${f.tryLater} try-later closes (admission)`);
-    if (Object.keys(f.errors).length) reasons.push(`errors ${JSON.stringify(f.errors)}`);
-    if (Object.keys(f.closeCodes).length) reasons.push(`close codes ${JSON.stringify(f.closeCodes)}`);
-    if (f.workersRestarted > 0) reasons.push(`${f.workersRestarted} workers died and were restarted`);
-    return `held ${f.connected} of ${f.devices}: ${reasons.join("; ") || "connect timed out"}`;
-  }
-  const headroom = [
-    [
-      "open files per worker",
-      l.maxWorkerFds / l.openFilesPerProcess,
-      `${l.maxWorkerFds} of ${l.openFilesPerProcess}`,
-    ],
-    [
-      "sessions per worker",
-      l.maxWorkerSessions / l.maxSessionsPerWorker,
-      `${l.maxWorkerSessions} of ${l.maxSessionsPerWorker}`,
-    ],
-    [
-      "machine memory",
-      1 - l.machineMemAvailableMiB / l.machineMemTotalMiB,
-      `${l.machineMemAvailableMiB} MiB of ${l.machineMemTotalMiB} MiB free` +
-        (l.memoryProjectedDevices
-          ? `, ~${l.memoryProjectedDevices.toLocaleString("en")} devices at ${l.machineBytesPerDevice} B each`
-          : ""),
-    ],
-    ["CPU while connecting", f.connectCpu.machineBusyPct / 100, cpuText(f.connectCpu)],
-    ["CPU while holding", f.holdCpu.machineBusyPct / 100, cpuText(f.holdCpu)],
-  ].sort((a, b) => b[1] - a[1]);
-  return `held all ${f.connected.toLocaleString("en")}; nearest ceilings: ${headroom
-    .slice(0, 3)
-    .map(([name, , text]) => `${name} (${text})`)
-    .join(", ")}`;
 }

@@ -1,13 +1,18 @@
-import type { Cloud, Device, IdGenerator, Store } from "@cloudedge/cloud-sdk";
+import type { Cloud, IdGenerator, Store } from "@cloudedge/cloud-sdk";
 import type { Logger } from "pino";
 import type { ApiTokens } from "./http/auth.js";
 
 /** What the HTTP layer is composed from; `createApp` takes it, tests build it freely. */
 export interface AppDeps {
   cloud: Cloud;
+  /** For readiness (the database answers) and what the SDK does not wrap. */
   store: Store;
   tokens: ApiTokens;
-  ids: IdGenerator;
+  /**
+   * Not used by the built-in routes any more (the Cloud's services mint every id); still
+   * accepted so compositions written against the earlier AppDeps keep compiling.
+   */
+  ids?: IdGenerator;
   logger: Logger;
   /** Largest accepted request body. Default 1 MiB. */
   bodyLimitBytes?: number;
@@ -17,21 +22,4 @@ export interface AppDeps {
   legacyAuth?: boolean;
   /** SSE keep-alive comment interval. Default 15 s. */
   sseHeartbeatMs?: number;
-}
-
-/** The device resource as the API shows it: persisted fields, live presence, groups; never a secret hash. */
-export async function presentDevices(
-  deps: AppDeps,
-  devices: Device[],
-): Promise<Array<Device & { groupIds: string[] }>> {
-  const groups = await deps.store.groups.groupIdsOf(devices.map((d) => d.id));
-  return devices.map((device) => ({
-    ...device,
-    online: device.online || deps.cloud.hub.session(device.id) !== undefined,
-    groupIds: groups.get(device.id) ?? [],
-  }));
-}
-
-export async function presentDevice(deps: AppDeps, device: Device): Promise<Device & { groupIds: string[] }> {
-  return (await presentDevices(deps, [device]))[0] as Device & { groupIds: string[] };
 }

@@ -9,6 +9,7 @@ import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
 import type { CloudEvent, PresenceEvent } from "./events.js";
+import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
 import type { Store } from "./repos/types.js";
@@ -43,7 +44,7 @@ export interface CloudOptions {
 }
 
 /**
- * The cloud side composed: hub, broker, state, status, device lifecycle and event log over
+ * The cloud side composed: hub, broker, state, status, devices, groups and event log over
  * one store and one cluster bus. `events` carries every CloudEvent of the cluster.
  */
 export class Cloud {
@@ -52,6 +53,7 @@ export class Cloud {
   readonly state: StateService;
   readonly status: StatusIngest;
   readonly devices: DeviceService;
+  readonly groups: GroupService;
   readonly eventLog: EventLogWriter;
   readonly bus: ClusterBus;
   readonly tokens: ResumeTokens;
@@ -84,15 +86,18 @@ export class Cloud {
       clock,
       logger,
     });
-    this.eventLog = new EventLogWriter(store.events, ids, clock, logger);
+    this.eventLog = new EventLogWriter(store, ids, clock, logger);
     this.devices = new DeviceService({
       store,
       bus: this.bus,
       ids,
       clock,
       ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
+      latestStatus: (deviceId) => this.status.latest(deviceId),
+      heldHere: (deviceId) => this.hub.session(deviceId) !== undefined,
       log: (deviceId, kind, data) => this.eventLog.append(deviceId, kind, null, data ?? null),
     });
+    this.groups = new GroupService({ groups: store.groups, ids, clock });
     const log = this.eventLog.append.bind(this.eventLog);
     this.broker = new CommandBroker({
       store,
@@ -223,6 +228,7 @@ export class Cloud {
     await Promise.all(this.servers.map((s) => s.close(options.graceMs)));
     await this.status.close();
     await this.eventLog.close();
+    this.devices.close();
     this.unsubscribe();
   }
 }

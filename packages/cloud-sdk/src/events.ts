@@ -55,5 +55,18 @@ export interface CommandEvent {
   command: CommandRecord;
 }
 
-/** What the cloud tells the world: fanned out across a cluster, served as SSE by the reference server. */
-export type CloudEvent = PresenceEvent | StatusEvent | StateEvent | CommandEvent;
+/**
+ * A device was deleted (internal: nodes forget what they hold in memory for it, such as its
+ * latest status). Not one of the SSE types: the reference server's stream filters it out.
+ */
+export interface DeviceDeletedEvent {
+  type: "device_deleted";
+  deviceId: string;
+  at: number;
+}
+
+/**
+ * What the cloud tells the world: fanned out across a cluster. The reference server serves
+ * presence, status, state and command events as SSE; `device_deleted` is for the nodes.
+ */
+export type CloudEvent = PresenceEvent | StatusEvent | StateEvent | CommandEvent | DeviceDeletedEvent;

@@ -4,6 +4,14 @@
  * The drivers are optional peers behind subpaths: `/sqlite` (better-sqlite3), `/mysql`
  * (mysql2), `/nats` (nats); nothing here imports them. `/testing` holds the contract suites.
  */
+
+export {
+  ApiTokenService,
+  type ApiTokenServiceOptions,
+  generateApiToken,
+  hashToken,
+  hasScope,
+} from "./auth/api-tokens.js";
 export {
   type AuthFailureReason,
   type AuthOutcome,
@@ -13,14 +21,15 @@ export {
 export { FailureRateLimiter, type RateLimitRule } from "./auth/rate-limiter.js";
 export { type ResumeClaims, ResumeTokens, type TokenVerdict } from "./auth/resume-tokens.js";
 export { bcryptStats, generateSecret, hashSecret, MIN_SECRET_LENGTH, verifySecret } from "./auth/secrets.js";
-export {
-  CommandBroker,
-  type CommandBrokerOptions,
-  type FanOutItem,
-  type SendAndWaitOptions,
-  type SendOptions,
-} from "./broker/command-broker.js";
-export { CommandFailedError, errorForCommand } from "./broker/command-errors.js";
+export { CommandBroker } from "./broker/command-broker.js";
+export { CommandFailedError, CommandWaitTimeoutError, errorForCommand } from "./broker/command-errors.js";
+export type { RecoveryCounts } from "./broker/command-recovery.js";
+export type {
+  CommandBrokerOptions,
+  FanOutItem,
+  SendAndWaitOptions,
+  SendOptions,
+} from "./broker/command-types.js";
 export { Cloud, type CloudOptions } from "./cloud.js";
 export type {
   BusHandler,
@@ -32,8 +41,10 @@ export type {
 } from "./cluster/cluster-bus.js";
 export { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 export {
+  type DeviceDetail,
   DeviceService,
   type DeviceServiceOptions,
+  type DeviceView,
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
 export {
@@ -50,12 +61,14 @@ export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-write
 export {
   type CloudEvent,
   type CommandEvent,
+  type DeviceDeletedEvent,
   PRESENCE_REASONS,
   type PresenceEvent,
   type PresenceReason,
   type StateEvent,
   type StatusEvent,
 } from "./events.js";
+export { GroupService, type GroupServiceOptions, type NewGroupInput } from "./groups/group-service.js";
 export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
 export {
   type DeliverHandler,

@@ -1,18 +1,12 @@
 import { ErrorCode } from "@cloudedge/protocol";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { CommandFailedError, createMemoryStore, type Store } from "../src/index.js";
-import { createTeardown } from "../src/testing/teardown.js";
-import { makeCloud } from "./support/cloud-fixture.js";
+import { brokerClouds } from "./support/broker-clouds.js";
 import { FakeDevice, hello, until } from "./support/fake-device.js";
 import { ManualClock, settle } from "./support/manual-clock.js";
 
-const teardown = createTeardown(afterEach);
-
-async function setup(overrides: Parameters<typeof makeCloud>[0] = {}, store?: Store) {
-  const fixture = await makeCloud(overrides, store);
-  const forget = teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
-  return { ...fixture, forget };
-}
+const clouds = brokerClouds();
+const setup = clouds.make;
 
 describe("commands to an online device", () => {
   it("walks QUEUED → SENT → DELIVERED → SUCCEEDED and call() returns the data", async () => {
@@ -350,7 +344,7 @@ describe("restart recovery", () => {
     const stale = await first.cloud.broker.send(offline.id, "stale", null, { ttlMs: 1_000 });
     await until(() => conn.of("cmd").length === 2, "cmds");
     // The process dies: no shutdown, nothing flushed beyond what the store has.
-    first.forget();
+    clouds.abandon(first.cloud);
     first.cloud.broker.close();
 
     // A new process on the same store, 5 s later: past the short deadline and TTL.

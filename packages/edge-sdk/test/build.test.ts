@@ -42,9 +42,21 @@ describe("built package", () => {
     );
   });
 
-  it("ships type declarations for both entries and both module systems", () => {
+  it("exports the contract suites under ./testing as ESM and CJS", () => {
+    const probe = "console.log(JSON.stringify(Object.keys(m).sort()))";
+    const esm = node([
+      "--input-type=module",
+      "-e",
+      `import * as m from "@cloudedge/edge-sdk/testing"; ${probe}`,
+    ]);
+    const cjs = node(["-e", `const m = require("@cloudedge/edge-sdk/testing"); ${probe}`]);
+    expect(JSON.parse(esm)).toEqual(["edgeStorageContract"]);
+    expect(cjs).toEqual(esm);
+  });
+
+  it("ships type declarations for every entry and both module systems", () => {
     const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-    for (const entry of [".", "./node"]) {
+    for (const entry of [".", "./node", "./testing"]) {
       for (const condition of ["import", "require"]) {
         expect(readFileSync(join(root, pkg.exports[entry][condition].types), "utf8").length).toBeGreaterThan(
           100,

@@ -21,6 +21,7 @@ export {
   parseRetryAfter,
   type ReconnectAdvice,
 } from "./codes.js";
+export { ACTIVE_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from "./command-status.js";
 export { isProtocolError, ProtocolError, type ProtocolErrorOptions, type ProtocolIssue } from "./errors.js";
 export { pduJsonSchema, protocolJsonSchemas, SCHEMA_BASE, SCHEMA_DIALECT } from "./json-schema.js";
 export { DEFAULT_LIMITS, type DecodeLimits, resolveLimits } from "./limits.js";

@@ -47,6 +47,17 @@ describe("built package", () => {
     expect(size).toBeLessThan(10_000);
   });
 
+  it("offers the command status lists alone as @cloudedge/protocol/command-status (small, for UIs)", () => {
+    const out = node([
+      "--input-type=module",
+      "-e",
+      `import { TERMINAL_COMMAND_STATUSES } from "@cloudedge/protocol/command-status"; console.log(JSON.stringify(TERMINAL_COMMAND_STATUSES))`,
+    ]);
+    expect(JSON.parse(out)).toEqual(["SUCCEEDED", "FAILED", "TIMED_OUT", "EXPIRED", "CANCELED"]);
+    const size = readFileSync(join(root, "dist/command-status.js"), "utf8").length;
+    expect(size).toBeLessThan(10_000);
+  });
+
   it("bundles for the browser platform with no node: imports", async () => {
     const result = await build({
       stdin: { contents: 'export * from "@cloudedge/protocol";', resolveDir: root },

@@ -1,3 +1,5 @@
+import { type CommandStatus, TERMINAL_COMMAND_STATUSES } from "@cloudedge/protocol/command-status";
+
 /** REST v1 resource shapes the console reads (docs/openapi.json); unknown fields are kept. */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -50,24 +52,8 @@ export interface Status {
   [extra: string]: unknown;
 }
 
-export const COMMAND_STATUSES = [
-  "QUEUED",
-  "SENT",
-  "DELIVERED",
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "EXPIRED",
-  "CANCELED",
-] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-export const TERMINAL: ReadonlySet<string> = new Set([
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "EXPIRED",
-  "CANCELED",
-]);
+/** The statuses a command ends in (the console stops watching it there). */
+export const TERMINAL: ReadonlySet<string> = new Set(TERMINAL_COMMAND_STATUSES);
 
 export interface Command {
   id: string;

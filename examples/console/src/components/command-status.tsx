@@ -1,7 +1,8 @@
+import { ACTIVE_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from "@cloudedge/protocol/command-status";
 import type { Command } from "../api/types";
 
-const OK = new Set(["SUCCEEDED"]);
-const BAD = new Set(["FAILED", "TIMED_OUT", "EXPIRED", "CANCELED"]);
+const OK: ReadonlySet<string> = new Set(["SUCCEEDED"]);
+const BAD: ReadonlySet<string> = new Set(TERMINAL_COMMAND_STATUSES.filter((status) => !OK.has(status)));
 
 export function StatusBadge({ status }: { status: string }) {
   const tone = OK.has(status) ? "ok" : BAD.has(status) ? "bad" : "pending";
@@ -12,7 +13,7 @@ export function StatusBadge({ status }: { status: string }) {
   );
 }
 
-const PATH = ["QUEUED", "SENT", "DELIVERED"];
+const PATH: readonly string[] = ACTIVE_COMMAND_STATUSES;
 
 /** QUEUED → SENT → DELIVERED → outcome, with the steps this command has passed marked. */
 export function Lifecycle({ command, seen }: { command: Command; seen: string[] }) {

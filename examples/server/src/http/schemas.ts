@@ -1,3 +1,4 @@
+import { COMMAND_STATUSES } from "@cloudedge/protocol";
 import { type TSchema, Type } from "@sinclair/typebox";
 
 /**
@@ -101,11 +102,7 @@ export const DevicePatch = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-export const CommandStatus = Type.Union(
-  ["QUEUED", "SENT", "DELIVERED", "SUCCEEDED", "FAILED", "TIMED_OUT", "EXPIRED", "CANCELED"].map((s) =>
-    Type.Literal(s),
-  ),
-);
+export const CommandStatus = Type.Union(COMMAND_STATUSES.map((s) => Type.Literal(s)));
 
 export const Command = Type.Object({
   id: Id,

@@ -1,11 +1,4 @@
-import {
-  CloudErrorCode,
-  type CommandRecord,
-  errorForCommand,
-  NotFoundError,
-  type SendOptions,
-} from "@cloudedge/cloud-sdk";
-import { isTerminalStatus } from "@cloudedge/protocol";
+import { CommandFailedError, type CommandRecord, type SendOptions } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import { HttpError } from "../http/problem.js";
@@ -18,12 +11,6 @@ const CommandParams = Type.Object({ id: S.Id, cid: S.Id });
 /** Commands: send (optionally waiting), list, read, cancel; group fan-out; desired/reported state. */
 export function commandRoutes(deps: AppDeps): Route[] {
   const { cloud } = deps;
-  const owned = async (deviceId: string, commandId: string) => {
-    const command = await cloud.broker.get(commandId);
-    if (command.deviceId !== deviceId)
-      throw new NotFoundError(CloudErrorCode.COMMAND_NOT_FOUND, "no such command");
-    return command;
-  };
   return [
     {
       method: "post",
@@ -64,16 +51,14 @@ export function commandRoutes(deps: AppDeps): Route[] {
           ctx.body = command;
           return;
         }
-        const final = await cloud.broker.sendAndWait(deviceId, input.method, input.params ?? null, options);
-        location(final);
-        if (!isTerminalStatus(final.status)) {
-          throw new HttpError(504, CloudErrorCode.RESULT_TIMEOUT, "no outcome before the deadline", {
-            commandId: final.id,
-            commandStatus: final.status,
+        const final = await cloud.broker
+          .execute(deviceId, input.method, input.params ?? null, options)
+          .catch((error: unknown) => {
+            // No outcome in time (504): the command exists and goes on; say where it is.
+            if (error instanceof CommandFailedError && error.status === 504) location(error.command);
+            throw error;
           });
-        }
-        const error = errorForCommand(final);
-        if (error && error.status === 504) throw error;
+        location(final);
         ctx.status = 200;
         ctx.body = final;
       },
@@ -95,10 +80,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device." },
       },
       handler: async (ctx, { params, query }) => {
-        const id = params["id"] as string;
-        if (!(await deps.store.devices.get(id)))
-          throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
-        ctx.body = await cloud.broker.list(id, {
+        ctx.body = await cloud.broker.list(params["id"] as string, {
           ...(query["status"] ? { status: (query["status"] as string).split(",") as never } : {}),
           ...pageOf(query),
         });
@@ -117,7 +99,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
         404: { description: "No such command." },
       },
       handler: async (ctx, { params }) => {
-        ctx.body = await owned(params["id"] as string, params["cid"] as string);
+        ctx.body = await cloud.broker.get(params["id"] as string, params["cid"] as string);
       },
     },
     {
@@ -134,8 +116,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
         409: { description: "Already sent." },
       },
       handler: async (ctx, { params }) => {
-        await owned(params["id"] as string, params["cid"] as string);
-        ctx.body = await cloud.broker.cancel(params["cid"] as string);
+        ctx.body = await cloud.broker.cancel(params["id"] as string, params["cid"] as string);
       },
     },
     {

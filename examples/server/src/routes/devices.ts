@@ -1,15 +1,22 @@
-import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
+import { type CloudErrorCode, NotFoundError, type StatusRecord } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
-import { type AppDeps, presentDevice, presentDevices } from "../context.js";
+import type { AppDeps } from "../context.js";
 import { pageOf, type Route } from "../http/route.js";
 import * as S from "../http/schemas.js";
 
 const IdParams = Type.Object({ id: S.Id });
-const notFound = () => new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+
+/** The status resource: the collectors' data with the report's device id and times. */
+const statusBody = (status: StatusRecord) => ({
+  ...status.data,
+  deviceId: status.deviceId,
+  ts: status.ts,
+  receivedAt: status.receivedAt,
+});
 
 /** Devices: register, list, read, update, delete, rotate secret, status, event log. */
 export function deviceRoutes(deps: AppDeps): Route[] {
-  const { cloud, store } = deps;
+  const { cloud } = deps;
   return [
     {
       method: "post",
@@ -29,7 +36,7 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         );
         ctx.status = 201;
         ctx.set("Location", `/api/v1/devices/${device.id}`);
-        ctx.body = { ...(await presentDevice(deps, device)), secret };
+        ctx.body = { ...device, secret };
       },
     },
     {
@@ -57,17 +64,13 @@ export function deviceRoutes(deps: AppDeps): Route[] {
       handler: async (ctx, { query }) => {
         const label = query["label"] as string | undefined;
         const [key, ...value] = label?.split("=") ?? [];
-        const page = await store.devices.list({
+        ctx.body = await cloud.devices.list({
           ...(query["group"] ? { groupId: query["group"] as string } : {}),
           ...(key ? { label: value.length > 0 ? { key, value: value.join("=") } : { key } } : {}),
           ...(query["online"] !== undefined ? { online: query["online"] as boolean } : {}),
           ...(query["q"] ? { text: query["q"] as string } : {}),
           ...pageOf(query),
         });
-        ctx.body = {
-          items: await presentDevices(deps, page.items),
-          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
-        };
       },
     },
     {
@@ -83,18 +86,8 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device." },
       },
       handler: async (ctx, { params }) => {
-        const device = await store.devices.get(params["id"] as string);
-        if (!device) throw notFound();
-        const status = (await cloud.status.latest(device.id)) ?? null;
-        ctx.body = {
-          ...(await presentDevice(deps, device)),
-          status: status && {
-            ...status.data,
-            deviceId: status.deviceId,
-            ts: status.ts,
-            receivedAt: status.receivedAt,
-          },
-        };
+        const { status, ...device } = await cloud.devices.view(params["id"] as string);
+        ctx.body = { ...device, status: status && statusBody(status) };
       },
     },
     {
@@ -111,11 +104,10 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device." },
       },
       handler: async (ctx, { params, body }) => {
-        const device = await cloud.devices.update(
+        ctx.body = await cloud.devices.update(
           params["id"] as string,
           body as Parameters<typeof cloud.devices.update>[1],
         );
-        ctx.body = await presentDevice(deps, device);
       },
     },
     {
@@ -129,7 +121,6 @@ export function deviceRoutes(deps: AppDeps): Route[] {
       responses: { 204: { description: "Deleted." }, 404: { description: "No such device." } },
       handler: async (ctx, { params }) => {
         await cloud.devices.delete(params["id"] as string);
-        cloud.status.forget(params["id"] as string);
         ctx.status = 204;
       },
     },
@@ -163,17 +154,10 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device, or no status yet (code no_status)." },
       },
       handler: async (ctx, { params }) => {
-        const id = params["id"] as string;
-        if (!(await store.devices.get(id))) throw notFound();
-        const status = await cloud.status.latest(id);
+        const { status } = await cloud.devices.view(params["id"] as string);
         if (!status)
           throw new NotFoundError("no_status" as CloudErrorCode, "the device has not reported a status yet");
-        ctx.body = {
-          ...status.data,
-          deviceId: status.deviceId,
-          ts: status.ts,
-          receivedAt: status.receivedAt,
-        };
+        ctx.body = statusBody(status);
       },
     },
     {
@@ -199,9 +183,7 @@ export function deviceRoutes(deps: AppDeps): Route[] {
           params["id"] as string,
           query as Parameters<typeof cloud.status.history>[1],
         );
-        ctx.body = {
-          items: items.map((s) => ({ ...s.data, deviceId: s.deviceId, ts: s.ts, receivedAt: s.receivedAt })),
-        };
+        ctx.body = { items: items.map(statusBody) };
       },
     },
     {
@@ -226,16 +208,12 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device." },
       },
       handler: async (ctx, { params, query }) => {
-        const id = params["id"] as string;
-        if (!(await store.devices.get(id))) throw notFound();
-        await cloud.eventLog.flush();
-        const page = await store.events.list(id, {
+        ctx.body = await cloud.eventLog.list(params["id"] as string, {
           ...(query["kind"] ? { kinds: (query["kind"] as string).split(",") as never } : {}),
           ...(query["from"] !== undefined ? { from: query["from"] as number } : {}),
           ...(query["to"] !== undefined ? { to: query["to"] as number } : {}),
           ...pageOf(query),
         });
-        ctx.body = page;
       },
     },
   ];

@@ -1,4 +1,3 @@
-import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import { pageOf, type Route } from "../http/route.js";
@@ -6,11 +5,10 @@ import * as S from "../http/schemas.js";
 
 const IdParams = Type.Object({ id: S.Id });
 const MemberParams = Type.Object({ id: S.Id, deviceId: S.Id });
-const groupNotFound = () => new NotFoundError(CloudErrorCode.GROUP_NOT_FOUND, "no such group");
 
 /** Groups and many-to-many membership. */
 export function groupRoutes(deps: AppDeps): Route[] {
-  const { store, ids } = deps;
+  const { groups } = deps.cloud;
   return [
     {
       method: "post",
@@ -25,13 +23,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
         409: { description: "The name is taken." },
       },
       handler: async (ctx, { body }) => {
-        const input = body as { name: string; description?: string };
-        const group = await store.groups.create({
-          id: ids(),
-          name: input.name,
-          description: input.description ?? "",
-          createdAt: Date.now(),
-        });
+        const group = await groups.create(body as { name: string; description?: string });
         ctx.status = 201;
         ctx.set("Location", `/api/v1/groups/${group.id}`);
         ctx.body = group;
@@ -47,7 +39,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       query: Type.Object({ ...S.PageQuery }),
       responses: { 200: { description: "A page of groups.", schema: S.Page(S.Group) } },
       handler: async (ctx, { query }) => {
-        ctx.body = await store.groups.list(pageOf(query));
+        ctx.body = await groups.list(pageOf(query));
       },
     },
     {
@@ -63,9 +55,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
         404: { description: "No such group." },
       },
       handler: async (ctx, { params }) => {
-        const group = await store.groups.get(params["id"] as string);
-        if (!group) throw groupNotFound();
-        ctx.body = group;
+        ctx.body = await groups.get(params["id"] as string);
       },
     },
     {
@@ -83,13 +73,10 @@ export function groupRoutes(deps: AppDeps): Route[] {
         409: { description: "The name is taken." },
       },
       handler: async (ctx, { params, body }) => {
-        const group = await store.groups.update(
+        ctx.body = await groups.update(
           params["id"] as string,
           body as { name?: string; description?: string },
-          Date.now(),
         );
-        if (!group) throw groupNotFound();
-        ctx.body = group;
       },
     },
     {
@@ -102,7 +89,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       params: IdParams,
       responses: { 204: { description: "Deleted." }, 404: { description: "No such group." } },
       handler: async (ctx, { params }) => {
-        if (!(await store.groups.delete(params["id"] as string))) throw groupNotFound();
+        await groups.delete(params["id"] as string);
         ctx.status = 204;
       },
     },
@@ -120,10 +107,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
         404: { description: "No such group." },
       },
       handler: async (ctx, { params, query }) => {
-        if (!(await store.groups.get(params["id"] as string))) throw groupNotFound();
-        ctx.body = await store.groups.listDeviceIds(params["id"] as string, {
-          ...pageOf(query),
-        });
+        ctx.body = await groups.listDevices(params["id"] as string, pageOf(query));
       },
     },
     {
@@ -136,10 +120,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       params: MemberParams,
       responses: { 204: { description: "Member." }, 404: { description: "No such group or device." } },
       handler: async (ctx, { params }) => {
-        if (!(await store.groups.get(params["id"] as string))) throw groupNotFound();
-        if (!(await store.groups.addDevice(params["id"] as string, params["deviceId"] as string))) {
-          throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
-        }
+        await groups.addDevice(params["id"] as string, params["deviceId"] as string);
         ctx.status = 204;
       },
     },
@@ -153,9 +134,7 @@ export function groupRoutes(deps: AppDeps): Route[] {
       params: MemberParams,
       responses: { 204: { description: "Removed." }, 404: { description: "Not a member." } },
       handler: async (ctx, { params }) => {
-        if (!(await store.groups.removeDevice(params["id"] as string, params["deviceId"] as string))) {
-          throw new NotFoundError(CloudErrorCode.NOT_FOUND, "the device is not in this group");
-        }
+        await groups.removeDevice(params["id"] as string, params["deviceId"] as string);
         ctx.status = 204;
       },
     },

@@ -1,4 +1,4 @@
-import { CloudError, CloudErrorCode, type CommandFailedError, isCloudError } from "@cloudedge/cloud-sdk";
+import { CloudError, CloudErrorCode, isCloudError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { Context } from "koa";
 import type { AppDeps } from "../context.js";
@@ -48,7 +48,7 @@ export async function enveloped(ctx: Context, work: () => Promise<unknown>): Pro
 }
 
 export function legacyRoutes(deps: AppDeps): Route[] {
-  const { cloud, store } = deps;
+  const { cloud } = deps;
   const scope = deps.legacyAuth === false ? null : ("write" as const);
   return [
     {
@@ -115,10 +115,7 @@ export function legacyRoutes(deps: AppDeps): Route[] {
       handler: (ctx, { params }) =>
         enveloped(ctx, async () => {
           const id = params["device_id"] as string;
-          const device = await store.devices.get(id);
-          if (!device) throw new CloudError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device", 404);
-          const online = device.online || cloud.hub.session(id) !== undefined;
-          const status = await cloud.status.latest(id);
+          const { online, status } = await cloud.devices.view(id);
           return {
             ...(status?.data ?? {}),
             ...(status ? { ts: status.ts } : {}),
@@ -159,22 +156,8 @@ export function legacyRoutes(deps: AppDeps): Route[] {
                 ? "logs.upload"
                 : body.order;
           // upload_log without a remoteDir: the agent's configured one (default /var/log/devices_management).
-          const effective = params;
-          try {
-            return await cloud.broker.call(String(body.device_id), method, effective, {
-              timeoutMs: ORDER_WAIT_MS,
-            });
-          } catch (error) {
-            const failed = error as CommandFailedError;
-            if (failed.code === CloudErrorCode.DEVICE_ERROR) {
-              throw new CloudError(
-                CloudErrorCode.DEVICE_ERROR,
-                failed.command?.error?.message ?? failed.message,
-                400,
-              );
-            }
-            throw error;
-          }
+          // A device error comes back as its message (`enveloped`: DEVICEOP_ERROR, 400).
+          return cloud.broker.call(String(body.device_id), method, params, { timeoutMs: ORDER_WAIT_MS });
         }),
     },
   ];

@@ -1,4 +1,3 @@
-import { CloudErrorCode, NotFoundError } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import type { Scope } from "../http/auth.js";
@@ -19,10 +18,8 @@ export function tokenRoutes(deps: AppDeps, streams: EventStreams): Route[] {
       body: S.NewApiToken,
       responses: { 201: { description: "Created.", schema: S.CreatedApiToken } },
       handler: async (ctx, { body }) => {
-        const input = body as { name: string; scopes: Scope[]; expiresInMs?: number };
-        const created = await deps.tokens.create(input);
         ctx.status = 201;
-        ctx.body = created;
+        ctx.body = await deps.tokens.create(body as { name: string; scopes: Scope[]; expiresInMs?: number });
       },
     },
     {
@@ -35,7 +32,7 @@ export function tokenRoutes(deps: AppDeps, streams: EventStreams): Route[] {
       query: Type.Object({ ...S.PageQuery }),
       responses: { 200: { description: "A page of tokens.", schema: S.Page(S.ApiToken) } },
       handler: async (ctx, { query }) => {
-        ctx.body = await deps.store.tokens.list(pageOf(query));
+        ctx.body = await deps.tokens.list(pageOf(query));
       },
     },
     {
@@ -48,8 +45,7 @@ export function tokenRoutes(deps: AppDeps, streams: EventStreams): Route[] {
       params: Type.Object({ id: S.Id }),
       responses: { 204: { description: "Revoked." }, 404: { description: "No such token." } },
       handler: async (ctx, { params }) => {
-        if (!(await deps.store.tokens.delete(params["id"] as string)))
-          throw new NotFoundError(CloudErrorCode.NOT_FOUND, "no such token");
+        await deps.tokens.revoke(params["id"] as string);
         streams.endForToken(params["id"] as string);
         ctx.status = 204;
       },

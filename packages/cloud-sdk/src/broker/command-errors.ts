@@ -7,15 +7,27 @@ import type { CommandRecord } from "../repos/types.js";
  * stored record, whose id stays queryable.
  */
 export class CommandFailedError extends CloudError {
-  override readonly name = "CommandFailedError";
+  override readonly name: string = "CommandFailedError";
   constructor(
     code: CloudErrorCode,
     message: string,
     status: number,
     readonly command: CommandRecord,
+    details: Record<string, unknown> = {},
   ) {
     const deviceError = code === CloudErrorCode.DEVICE_ERROR ? { deviceError: command.error } : {};
-    super(code, message, status, true, { commandId: command.id, ...deviceError });
+    super(code, message, status, true, { commandId: command.id, ...deviceError, ...details });
+  }
+}
+
+/**
+ * A wait that ended before the command's outcome (504 result_timeout): the command goes on
+ * (`command` as it stood then), and its id and status say where to look for the outcome.
+ */
+export class CommandWaitTimeoutError extends CommandFailedError {
+  override readonly name: string = "CommandWaitTimeoutError";
+  constructor(command: CommandRecord, message = "no outcome before the deadline") {
+    super(CloudErrorCode.RESULT_TIMEOUT, message, 504, command, { commandStatus: command.status });
   }
 }
 

@@ -1,4 +1,5 @@
-import type { DeviceEvent, DeviceEventKind, EventLogRepository } from "../repos/types.js";
+import { CloudErrorCode, NotFoundError } from "../errors.js";
+import type { DeviceEvent, DeviceEventKind, EventQuery, Page, Store } from "../repos/types.js";
 import type { Clock } from "../util/clock.js";
 import type { IdGenerator } from "../util/ids.js";
 import type { Logger } from "../util/logger.js";
@@ -13,19 +14,19 @@ export type EventLogAppend = (
   ts?: number,
 ) => void;
 
-/** The per-device event log, written behind in batches (never on the hot path). */
+/** The per-device event log, written behind in batches (never on the hot path), read after a flush. */
 export class EventLogWriter {
   readonly writer: WriteBehind<DeviceEvent>;
 
   constructor(
-    repository: EventLogRepository,
+    private readonly store: Pick<Store, "events" | "devices">,
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     logger: Logger,
   ) {
     this.writer = new WriteBehind<DeviceEvent>({
       name: "event-log",
-      write: (batch) => repository.append(batch),
+      write: (batch) => store.events.append(batch),
       clock,
       logger,
     });
@@ -39,6 +40,15 @@ export class EventLogWriter {
     ts = this.clock.now(),
   ): void {
     this.writer.push({ id: this.ids(), deviceId, ts, kind, reason, data });
+  }
+
+  /** A page of the device's log, newest first; pending writes are flushed first so nothing logged is missing. */
+  async list(deviceId: string, query: EventQuery = {}): Promise<Page<DeviceEvent>> {
+    if (!(await this.store.devices.get(deviceId))) {
+      throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
+    }
+    await this.writer.flush();
+    return this.store.events.list(deviceId, query);
   }
 
   flush(): Promise<void> {

@@ -1,18 +1,5 @@
-import type { CommandStatus } from "@cloudedge/protocol";
 import { jsonClone } from "./json.js";
 import type { CommandRecord } from "./types.js";
-
-/** Statuses a command can still leave (restart recovery and sweeps look at these). */
-export const NON_TERMINAL_STATUSES: readonly CommandStatus[] = ["QUEUED", "SENT", "DELIVERED"];
-
-/** Statuses retention may delete. */
-export const TERMINAL_STATUSES: readonly CommandStatus[] = [
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "EXPIRED",
-  "CANCELED",
-];
 
 /** What CommandRepository.transition may change. */
 export type CommandPatch = Partial<Omit<CommandRecord, "id" | "deviceId" | "createdAt">> & {

@@ -223,9 +223,9 @@ export interface CommandRepository {
   listByDevice(deviceId: string, query?: CommandQuery): Promise<Page<CommandRecord>>;
   /** QUEUED commands of a device, oldest first (delivery order). */
   listQueued(deviceId: string): Promise<CommandRecord[]>;
-  /** Every command in QUEUED, SENT or DELIVERED (restart recovery, expiry sweeps), oldest first. */
+  /** Every command in an ACTIVE_COMMAND_STATUSES status (restart recovery, expiry sweeps), oldest first. */
   listNonTerminal(): Promise<CommandRecord[]>;
-  /** Retention: deletes terminal commands last updated before `before`; returns how many. */
+  /** Retention: deletes TERMINAL_COMMAND_STATUSES commands last updated before `before`; returns how many. */
   deleteFinishedBefore(before: number): Promise<number>;
 }
 

@@ -54,8 +54,10 @@ export class StatusIngest {
       if (pdu.type === "status") this.ingest(session.deviceId, pdu);
     });
     // In a cluster a device moves between nodes: a report received elsewhere refreshes the
-    // latest this node remembers, so it never serves an older one from memory.
+    // latest this node remembers, so it never serves an older one from memory. A device
+    // deleted through any node is forgotten on every node.
     this.unsubscribe = options.bus.subscribe((event) => {
+      if (event.type === "device_deleted") this.forget(event.deviceId);
       if (event.type !== "status") return;
       const latest = this.latestByDevice.get(event.deviceId);
       if (latest && latest.ts < event.status.ts) this.latestByDevice.set(event.deviceId, event.status);
@@ -102,7 +104,7 @@ export class StatusIngest {
     });
   }
 
-  /** Forgets a deleted device's latest report. */
+  /** Forgets a deleted device's latest report (DeviceService.delete has every node do it). */
   forget(deviceId: string): void {
     this.latestByDevice.delete(deviceId);
   }

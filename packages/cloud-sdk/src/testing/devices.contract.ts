@@ -306,53 +306,9 @@ export function describeDeviceRepositoryContract(
       });
     });
 
-    describe("delete", () => {
-      it("deletes the device with its memberships, state, status, events and commands", async () => {
-        const id = await seedDevice(store);
-        const other = await seedDevice(store);
-        const group = nextId();
-        await store.groups.create({ id: group, name: "g", createdAt: T0 });
-        await store.groups.addDevice(group, id);
-        await store.groups.addDevice(group, other);
-        await store.state.setDesired(id, { a: 1 }, 1, 0, T0);
-        await store.status.insertBatch([{ deviceId: id, ts: T0, receivedAt: T0, data: { cpu: 1 } }]);
-        await store.events.append([
-          { id: nextId(), deviceId: id, ts: T0, kind: "registered", reason: null, data: null },
-        ]);
-        const commandId = nextId();
-        await store.commands.create({
-          id: commandId,
-          deviceId: id,
-          method: "system.ping",
-          params: null,
-          status: "QUEUED",
-          result: null,
-          error: null,
-          timeoutMs: 1000,
-          expiresAt: null,
-          deadline: null,
-          attempts: 0,
-          groupId: null,
-          createdAt: T0,
-          updatedAt: T0,
-        });
-
-        assert.equal(await store.devices.delete(id), true);
-        assert.equal(await store.devices.delete(id), false);
-        assert.equal(await store.devices.get(id), undefined);
-        assert.equal(await store.devices.getCredentials(id), undefined);
-        assert.deepEqual((await store.groups.listDeviceIds(group)).items, [other]);
-        assertMatches(await store.state.get(id), { desired: {}, desiredVersion: 0 });
-        assert.equal(await store.status.latest(id), undefined);
-        assert.deepEqual(await store.status.history(id), []);
-        assert.deepEqual((await store.events.list(id)).items, []);
-        assert.equal(await store.commands.get(commandId), undefined);
-        assert.notEqual(await store.devices.get(other), undefined);
-      });
-    });
+    describeDevicePresenceContract(harness, () => store);
 
     describeDeviceListContract(harness, () => store);
-    describeDevicePresenceContract(harness, () => store);
 
     describe("after close", () => {
       it("rejects with StoreUnavailableError", async () => {

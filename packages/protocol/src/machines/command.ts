@@ -21,16 +21,8 @@ export type CommandStatus = (typeof CommandStatus)[keyof typeof CommandStatus];
  */
 export type CommandEvent = "send" | "ack" | "succeed" | "fail" | "timeout" | "expire" | "cancel" | "requeue";
 
-export const COMMAND_STATUSES: readonly CommandStatus[] = [
-  "QUEUED",
-  "SENT",
-  "DELIVERED",
-  "SUCCEEDED",
-  "FAILED",
-  "TIMED_OUT",
-  "EXPIRED",
-  "CANCELED",
-];
+/** Every command status, in lifecycle order (see also `command-status.ts`). */
+export const COMMAND_STATUSES: readonly CommandStatus[] = Object.values(CommandStatus);
 
 export const commandMachine = defineMachine<CommandStatus, CommandEvent>(
   "command",

@@ -1,12 +1,6 @@
-import type { CommandStatus } from "@cloudedge/protocol";
+import { ACTIVE_COMMAND_STATUSES, type CommandStatus, TERMINAL_COMMAND_STATUSES } from "@cloudedge/protocol";
 import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
-import {
-  applyCommandPatch,
-  type CommandPatch,
-  NON_TERMINAL_STATUSES,
-  sameVersion,
-  TERMINAL_STATUSES,
-} from "../command-model.js";
+import { applyCommandPatch, type CommandPatch, sameVersion } from "../command-model.js";
 import { compareIds, requireId } from "../ids.js";
 import { jsonClone } from "../json.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
@@ -78,7 +72,7 @@ export class MemoryCommandRepository implements CommandRepository {
   async listNonTerminal(): Promise<CommandRecord[]> {
     this.t.assertOpen();
     return [...this.t.commands.values()]
-      .filter((c) => NON_TERMINAL_STATUSES.includes(c.status))
+      .filter((c) => ACTIVE_COMMAND_STATUSES.includes(c.status))
       .sort((a, b) => compareIds(a.id, b.id))
       .map((c) => jsonClone(c));
   }
@@ -87,7 +81,7 @@ export class MemoryCommandRepository implements CommandRepository {
     this.t.assertOpen();
     let deleted = 0;
     for (const [id, command] of this.t.commands) {
-      if (TERMINAL_STATUSES.includes(command.status) && command.updatedAt < before) {
+      if (TERMINAL_COMMAND_STATUSES.includes(command.status) && command.updatedAt < before) {
         this.t.commands.delete(id);
         this.t.commandsByDevice.get(command.deviceId)?.delete(id);
         deleted += 1;

@@ -1,11 +1,6 @@
-import type { CommandStatus } from "@cloudedge/protocol";
+import { ACTIVE_COMMAND_STATUSES, type CommandStatus, TERMINAL_COMMAND_STATUSES } from "@cloudedge/protocol";
 import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
-import {
-  applyCommandPatch,
-  type CommandPatch,
-  NON_TERMINAL_STATUSES,
-  TERMINAL_STATUSES,
-} from "../command-model.js";
+import { applyCommandPatch, type CommandPatch } from "../command-model.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
 import type { CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
@@ -116,8 +111,8 @@ export class SqlCommandRepository implements CommandRepository {
     return this.db.run(async (db) =>
       (
         await db.all(
-          `SELECT ${COLUMNS} FROM commands WHERE status IN (${placeholders(NON_TERMINAL_STATUSES.length)}) ORDER BY id`,
-          [...NON_TERMINAL_STATUSES],
+          `SELECT ${COLUMNS} FROM commands WHERE status IN (${placeholders(ACTIVE_COMMAND_STATUSES.length)}) ORDER BY id`,
+          [...ACTIVE_COMMAND_STATUSES],
         )
       ).map(commandFromRow),
     );
@@ -126,8 +121,8 @@ export class SqlCommandRepository implements CommandRepository {
   async deleteFinishedBefore(before: number): Promise<number> {
     return this.db.run((db) =>
       db.write(
-        `DELETE FROM commands WHERE status IN (${placeholders(TERMINAL_STATUSES.length)}) AND updated_at < ?`,
-        [...TERMINAL_STATUSES, before],
+        `DELETE FROM commands WHERE status IN (${placeholders(TERMINAL_COMMAND_STATUSES.length)}) AND updated_at < ?`,
+        [...TERMINAL_COMMAND_STATUSES, before],
       ),
     );
   }
