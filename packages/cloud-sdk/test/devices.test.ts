@@ -1,20 +1,17 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { RecentPresence } from "../src/devices/recent-presence.js";
-import { type Cloud, type CloudEvent, createMemoryStore, type PresenceEvent } from "../src/index.js";
+import { type CloudEvent, createMemoryStore, type PresenceEvent } from "../src/index.js";
+import { createTeardown } from "../src/testing/teardown.js";
 import { makeCloud } from "./support/cloud-fixture.js";
 import { until } from "./support/fake-device.js";
 import { ManualClock, settle } from "./support/manual-clock.js";
 import { PeerBus } from "./support/peer-buses.js";
 
-let clouds: Cloud[] = [];
-afterEach(async () => {
-  for (const cloud of clouds) await cloud.close({ graceMs: 0 });
-  clouds = [];
-});
+const teardown = createTeardown(afterEach);
 
 async function node(...args: Parameters<typeof makeCloud>) {
   const fixture = await makeCloud(...args);
-  clouds.push(fixture.cloud);
+  teardown.add(() => fixture.cloud.close({ graceMs: 0 }));
   return fixture;
 }
 
