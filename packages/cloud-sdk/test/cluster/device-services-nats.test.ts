@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { type Cloud, createMemoryStore } from "../../src/index.js";
+import { createMemoryStore } from "../../src/index.js";
+import { createTeardown } from "../../src/testing/teardown.js";
 import { makeCloud } from "../support/cloud-fixture.js";
 import { NatsTestCluster, until } from "./support/nats-test-server.js";
 
@@ -9,20 +10,17 @@ import { NatsTestCluster, until } from "./support/nats-test-server.js";
  */
 describe("device views and deletion across nodes (real NATS)", () => {
   let cluster: NatsTestCluster;
-  const clouds: Cloud[] = [];
+  const teardown = createTeardown(afterAll);
   beforeAll(async () => {
     cluster = await NatsTestCluster.create();
-  });
-  afterAll(async () => {
-    for (const cloud of clouds) await cloud.close({ graceMs: 0 });
-    await cluster?.drop();
+    teardown.add(() => cluster.drop());
   });
 
   it("a node sees a device online on another before any presence is persisted; deleting it anywhere forgets its status everywhere", async () => {
     const store = createMemoryStore();
     const a = await makeCloud({ bus: await cluster.bus("a") }, store);
     const b = await makeCloud({ bus: await cluster.bus("b"), clock: a.clock }, store);
-    clouds.push(a.cloud, b.cloud);
+    for (const { cloud } of [a, b]) teardown.add(() => cloud.close({ graceMs: 0 }));
     // Presence is never persisted: node b can only learn it from node a's presence event.
     vi.spyOn(store.devices, "setPresence").mockResolvedValue(undefined);
     const { device, conn } = await a.online("on-a");
