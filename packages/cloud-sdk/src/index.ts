@@ -24,7 +24,10 @@ export type {
   BusHandler,
   BusReply,
   BusRequest,
+  BusRequestKind,
+  BusRequestOf,
   ClusterBus,
+  ClusterPresence,
   HeldSession,
   OrphanedSession,
 } from "./cluster/cluster-bus.js";
@@ -56,12 +59,13 @@ export {
 } from "./events.js";
 export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
 export {
-  type DeliverHandler,
   DeviceHub,
   type DeviceHubEvents,
   type DeviceHubOptions,
+  type HandshakeContributor,
   type HandshakeState,
   type HubStats,
+  type SessionRequestHandler,
 } from "./hub/device-hub.js";
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";

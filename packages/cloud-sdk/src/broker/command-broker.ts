@@ -118,7 +118,7 @@ export class CommandBroker {
     // Taking over an older session's sendings matters only where that session may have been
     // on another node (a cluster bus has presence); on one node `recover()` and
     // `requeueInFlight` already cover it.
-    hub.on("online", (session) => void this.flush(session, bus.locate !== undefined));
+    hub.on("online", (session) => void this.flush(session, bus.presence.shared));
     hub.on("presence", (event) => {
       if (event.online) return;
       if (this.drained.get(event.deviceId)?.sessionId === event.sessionId)
@@ -141,7 +141,7 @@ export class CommandBroker {
         void this.perDevice.run(session.deviceId, () => this.onResult(session, pdu));
       }
     });
-    hub.onDeliver((session, request) => this.flush(session, false, request));
+    hub.serve("deliver", (session, request) => this.flush(session, false, request));
     // Results recorded by other nodes wake waiters here (and end our tracking of them); a
     // command requeued anywhere (this node's own changes come through here too, at once)
     // means its device's queue must be listed again.
@@ -202,10 +202,10 @@ export class CommandBroker {
     const { bus } = this.options;
     const cache = new Map<string, Promise<boolean>>();
     return (deviceId) => {
-      if (!bus.locate) return Promise.resolve(false);
+      if (!bus.presence.shared) return Promise.resolve(false);
       let answer = cache.get(deviceId);
       if (!answer) {
-        answer = bus.locate(deviceId).then((node) => node !== undefined);
+        answer = bus.presence.locate(deviceId).then((node) => node !== undefined);
         cache.set(deviceId, answer);
       }
       return answer;

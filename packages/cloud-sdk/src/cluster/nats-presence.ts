@@ -1,8 +1,10 @@
 import { Events, type KV, type NatsConnection } from "nats";
+import { type Clock, systemClock } from "../util/clock.js";
 import type { Logger } from "../util/logger.js";
-import type { HeldSession, OrphanedSession } from "./cluster-bus.js";
+import type { ClusterPresence, HeldSession, OrphanedSession } from "./cluster-bus.js";
 import {
   forEachConcurrent,
+  isWrongLastSequence,
   kvTimeout,
   openBuckets,
   type PresenceBuckets,
@@ -22,6 +24,8 @@ export interface NatsPresenceOptions {
   /** How often the leader purges the delete markers that withdrawals leave in the presence bucket. */
   purgeIntervalMs: number;
   logger: Logger;
+  /** Heartbeat timer and the time of liveness entries and quiet periods. Default the system clock. */
+  clock?: Clock;
   /** Another live node took a device we hold while we were cut off from NATS. */
   onStale: (deviceId: string, theirSessionId: string) => Promise<void>;
   /** Wraps the bucket handles whenever they are opened (tests: slow or failing KV calls). */
@@ -52,7 +56,9 @@ type Announced = { value: PresenceValue; revision: Promise<number | undefined> }
  * entries takes long; the refresh that keeps us from being taken for dead must not wait
  * for it.
  */
-export class NatsPresence {
+export class NatsPresence implements ClusterPresence {
+  /** It spans processes: other nodes hold devices too. */
+  readonly shared = true;
   private readonly announced = new Map<string, Announced>();
   private readonly orphanHandlers: Array<(orphan: OrphanedSession) => Promise<void>> = [];
   private readonly pending = new Set<Promise<unknown>>();
@@ -73,7 +79,7 @@ export class NatsPresence {
   private reconnects = 0;
   private reopenedAfter = 0;
   private reannouncedAfter = 0;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timer: unknown;
   private refreshing: Promise<void> | undefined;
   private repairing: Promise<void> | undefined;
   private reaping: Promise<void> | undefined;
@@ -84,17 +90,21 @@ export class NatsPresence {
     private readonly nc: NatsConnection,
     private buckets: PresenceBuckets,
     private readonly options: NatsPresenceOptions,
-  ) {}
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
+
+  private readonly clock: Clock;
 
   /** Opens (creating if needed) the buckets and announces this instance alive. */
   static async open(nc: NatsConnection, options: NatsPresenceOptions): Promise<NatsPresence> {
     const self = new NatsPresence(nc, await NatsPresence.openBuckets(nc, options), options);
-    const now = Date.now();
+    const now = self.clock.now();
     self.quietUntil = now + options.nodeTtlMs;
     self.purgeAt = now + options.purgeIntervalMs;
     await self.refresh();
-    self.timer = setInterval(() => self.tick(), options.heartbeatMs);
-    self.timer.unref();
+    // The Clock's intervals never keep the process alive on their own.
+    self.timer = self.clock.setInterval(() => self.tick(), options.heartbeatMs);
     void self.watchStatus();
     return self;
   }
@@ -123,11 +133,11 @@ export class NatsPresence {
   /** Capabilities of the live instances, each read once from its liveness entry. */
   private readonly capabilities = new Map<string, ReadonlySet<string>>();
   /** What every live instance announced, as of the last heartbeat (empty until they are all known). */
-  private shared: ReadonlySet<string> = new Set();
+  private commonCapabilities: ReadonlySet<string> = new Set();
 
   /** Whether every live instance announced `capability`: one lookup, for hot paths. */
   everyLiveNodeCan(capability: string): boolean {
-    return this.shared.has(capability);
+    return this.commonCapabilities.has(capability);
   }
 
   /** The capabilities every instance of `live` announced (ours included). */
@@ -217,8 +227,8 @@ export class NatsPresence {
     try {
       await this.presence.delete(deviceToken(deviceId), { previousSeq: revision });
     } catch (error) {
-      // "wrong last sequence": a newer holder wrote it, which is fine; anything else: retry.
-      if (!String(error).includes("wrong last sequence")) this.leftovers.add(deviceId);
+      // A newer holder wrote it, which is fine; anything else: retry.
+      if (!isWrongLastSequence(error)) this.leftovers.add(deviceId);
     }
   }
 
@@ -249,14 +259,14 @@ export class NatsPresence {
       }
       await this.nodes.put(
         instance,
-        encode({ node: nodeId, at: Date.now(), caps: this.options.capabilities ?? [] }),
+        encode({ node: nodeId, at: this.clock.now(), caps: this.options.capabilities ?? [] }),
       );
       const live = new Set<string>();
       for await (const key of await this.nodes.keys()) live.add(key);
       if ([...this.live].some((inst) => !live.has(inst))) this.reapDue = true;
       await this.learnCapabilities(live);
       this.live = live;
-      this.shared = this.sharedBy(live);
+      this.commonCapabilities = this.sharedBy(live);
       // One reaper at a time — the smallest live id, no election needed.
       this.leader = [...live].sort()[0] === instance;
     } catch (error) {
@@ -350,7 +360,7 @@ export class NatsPresence {
   /** The leader's chores, each one at a time, never awaited by the liveness refresh. */
   private tidy(): void {
     if (this.closed || !this.leader) return;
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.reapDue && !this.reaping && now >= this.quietUntil) {
       this.reapDue = false;
       // A reap compares entries with the live set of its moment, so a postponed one misses nothing.
@@ -362,7 +372,7 @@ export class NatsPresence {
         logger: this.options.logger,
         report: (orphan) => this.report(orphan),
         // Reconnected meanwhile: live peers may not have re-announced yet.
-        interrupted: () => this.closed || Date.now() < this.quietUntil,
+        interrupted: () => this.closed || this.clock.now() < this.quietUntil,
       })
         .then((complete) => {
           if (!complete) this.reapDue = true;
@@ -411,7 +421,7 @@ export class NatsPresence {
     for await (const status of this.nc.status()) {
       if (status.type !== Events.Reconnect || this.closed) continue;
       this.reconnects++;
-      this.quietUntil = Date.now() + this.options.nodeTtlMs;
+      this.quietUntil = this.clock.now() + this.options.nodeTtlMs;
       this.tick();
     }
   }
@@ -456,7 +466,7 @@ export class NatsPresence {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true; // no new lane; a reap, purge or repair under way stops early
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.clock.clearInterval(this.timer);
     await Promise.allSettled([this.refreshing, this.repairing, this.reaping, this.purging]);
     await Promise.allSettled([...this.pending]);
     await Promise.allSettled([...this.announced.keys()].map((deviceId) => this.withdraw(deviceId)));

@@ -17,7 +17,7 @@ import {
 import { EventEmitter } from "eventemitter3";
 import type { AuthOutcome, DeviceAuthenticator } from "../auth/device-authenticator.js";
 import type { ResumeTokens } from "../auth/resume-tokens.js";
-import type { BusReply, BusRequest, ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, BusRequestKind, BusRequestOf, ClusterBus } from "../cluster/cluster-bus.js";
 import type { PresenceEvent, PresenceReason } from "../events.js";
 import type { DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
@@ -55,7 +55,7 @@ export interface DeviceHubOptions {
   random?: () => number;
 }
 
-/** What the state service tells a handshake. */
+/** What a handshake tells the device in `welcome` about its state. */
 export interface HandshakeState {
   reportedVersion: number;
   /** The desired version the device has once it processed `welcome`. */
@@ -75,11 +75,14 @@ export interface DeviceHubEvents {
   authFailed: (failure: { deviceId?: string; reason: string; remoteAddress: string; at: number }) => void;
 }
 
-/** Sends a session its queued commands (and the one just created that the request names). */
-export type DeliverHandler = (
+/** Handles one kind of bus request for a device with a session on this node. */
+export type SessionRequestHandler<K extends BusRequestKind> = (
   session: Session,
-  request: Extract<BusRequest, { kind: "deliver" }>,
+  request: BusRequestOf<K>,
 ) => Promise<BusReply>;
+
+/** Part of what `welcome` says, from one service (see `DeviceHub.onHandshake`). */
+export type HandshakeContributor = (deviceId: string, hello: HelloPdu) => Promise<Partial<HandshakeState>>;
 
 type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string | Uint8Array> };
 
@@ -111,13 +114,6 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   private readonly sessionsByConnection = new Map<DeviceConnection, Session>();
   private readonly sweepTimer: unknown;
   private lastPresenceFlush: number;
-  private handshakeProvider: (deviceId: string, hello: HelloPdu) => Promise<HandshakeState> = async (
-    _id,
-    hello,
-  ) => ({
-    reportedVersion: 0,
-    desiredVersion: hello.desiredVersion,
-  });
   private shuttingDown = false;
   readonly stats: HubStats = {
     sessions: 0,
@@ -140,40 +136,40 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     // One sweep for every deadline: hello timeouts, heartbeat timeouts, coarse lastSeen.
     const sweepMs = Math.max(50, Math.min(this.heartbeatMs / 4, (options.helloTimeoutMs ?? 10_000) / 4));
     this.sweepTimer = this.clock.setInterval(() => this.sweep(), sweepMs);
-    options.bus.serve(async (deviceId, request) => {
-      const session = this.sessions.get(deviceId);
-      if (!session) return { ok: false };
-      if (request.kind === "disconnect") {
-        if (session.id !== request.keepSessionId)
-          this.closeSession(session, request.closeCode, request.reason);
-        return { ok: true };
-      }
-      if (request.kind === "desired") {
-        session.desiredVersion = Math.max(session.desiredVersion, request.version);
-        return {
-          ok: session.send({
-            type: "desired",
-            version: request.version,
-            patch: request.patch,
-            ...(request.full ? { full: true } : {}),
-          }),
-        };
-      }
-      // "deliver" is handled by the broker, which registers through onDeliver.
-      return (await this.deliverHandler?.(session, request)) ?? { ok: false };
+    this.unserve = this.serve("disconnect", async (session, request) => {
+      if (session.id !== request.keepSessionId) this.closeSession(session, request.closeCode, request.reason);
+      return { ok: true };
     });
   }
 
-  private deliverHandler: DeliverHandler | undefined;
+  private readonly unserve: () => void;
+  private readonly handshakeContributors: HandshakeContributor[] = [];
 
-  /** The broker's hook: send queued commands to a session when asked through the bus. */
-  onDeliver(handler: DeliverHandler): void {
-    this.deliverHandler = handler;
+  /**
+   * Serves one kind of bus request for devices with a session on this node (the broker
+   * serves `deliver`, the state service `desired`); `{ok: false}` for a device without one.
+   * Like `ClusterBus.serve`, a second handler for a kind is refused.
+   */
+  serve<K extends BusRequestKind>(kind: K, handler: SessionRequestHandler<K>): () => void {
+    return this.options.bus.serve(kind, async (deviceId, request) => {
+      const session = this.sessions.get(deviceId);
+      return session ? handler(session, request) : { ok: false };
+    });
   }
 
-  /** The state service's hook: what `welcome` says about desired/reported state. */
-  onHandshake(provider: (deviceId: string, hello: HelloPdu) => Promise<HandshakeState>): void {
-    this.handshakeProvider = provider;
+  /**
+   * Adds to what `welcome` says: each contributor (the state service: desired/reported
+   * versions) returns its part, merged in registration order over the defaults.
+   */
+  onHandshake(contributor: HandshakeContributor): void {
+    this.handshakeContributors.push(contributor);
+  }
+
+  private async handshakeState(deviceId: string, hello: HelloPdu): Promise<HandshakeState> {
+    const parts = await Promise.all(
+      this.handshakeContributors.map((contribute) => contribute(deviceId, hello)),
+    );
+    return Object.assign({ reportedVersion: 0, desiredVersion: hello.desiredVersion }, ...parts);
   }
 
   /** The live session of a device on this node. */
@@ -281,7 +277,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
         this.failHandshake(connection, outcome);
         return;
       }
-      state = await this.handshakeProvider(outcome.deviceId, hello);
+      state = await this.handshakeState(outcome.deviceId, hello);
     } catch (error) {
       this.logger.error({ err: String(error) }, "handshake failed");
       this.reject(connection, ErrorCode.INTERNAL_ERROR, "try again later", CloseCode.INTERNAL_ERROR);
@@ -575,6 +571,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.clock.clearInterval(this.sweepTimer);
+    this.unserve();
     const spreadMs = options.spreadMs ?? 30_000;
     for (const connection of [...this.pending.keys()]) {
       connection.close(CloseCode.SERVER_SHUTDOWN, formatRetryAfter(this.jitter(1_000, spreadMs)));

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deviceToken, keyToDeviceId } from "../../src/cluster/nats-names.js";
 import type { BusRequest, CloudEvent, NatsClusterBus, OrphanedSession } from "../../src/index.js";
 import { NatsClusterBus as Bus } from "../../src/index.js";
-import { NatsTestCluster, until } from "./support/nats-test-server.js";
+import { NatsTestCluster, serveEveryKind, until } from "./support/nats-test-server.js";
 
 const session = (sessionId: string) => ({ sessionId, connectedAt: 1_700_000_000_000 });
 
@@ -22,7 +22,7 @@ describe("NatsClusterBus (real NATS)", () => {
   async function node(nodeId: string, handle?: (deviceId: string, request: BusRequest) => Promise<boolean>) {
     const bus = await cluster.bus(nodeId);
     const requests: Array<{ deviceId: string; request: BusRequest }> = [];
-    bus.serve(async (deviceId, request) => {
+    serveEveryKind(bus, async (deviceId, request) => {
       requests.push({ deviceId, request });
       return { ok: handle ? await handle(deviceId, request) : true };
     });
@@ -164,15 +164,15 @@ describe("NatsClusterBus (real NATS)", () => {
   it("locate names the live holder; a late release never deletes a newer holder's entry", async () => {
     const a = await node("loc-a");
     const b = await node("loc-b");
-    expect(await a.bus.locate("5005")).toBeUndefined();
+    expect(await a.bus.presence.locate("5005")).toBeUndefined();
     await a.bus.hold("5005", session("s-a"));
-    expect(await b.bus.locate("5005")).toBe("loc-a");
+    expect(await b.bus.presence.locate("5005")).toBe("loc-a");
     await b.bus.hold("5005", session("s-b")); // the device moved to b before a noticed
     await a.bus.release("5005");
-    expect(await a.bus.locate("5005")).toBe("loc-b");
+    expect(await a.bus.presence.locate("5005")).toBe("loc-b");
     expect(await a.bus.request("5005", { kind: "deliver" })).toEqual({ ok: true });
     await b.bus.release("5005");
-    expect(await a.bus.locate("5005")).toBeUndefined();
+    expect(await a.bus.presence.locate("5005")).toBeUndefined();
   });
 
   it("reaps the sessions of a node that died without leaving, reporting each once", async () => {
@@ -189,11 +189,11 @@ describe("NatsClusterBus (real NATS)", () => {
     });
     const survivors = [await own.bus("s1"), await own.bus("s2")];
     const orphans: OrphanedSession[] = [];
-    for (const bus of survivors) bus.onOrphaned(async (orphan) => void orphans.push(orphan));
+    for (const bus of survivors) bus.presence.onOrphaned(async (orphan) => void orphans.push(orphan));
     await doomed.hold("6006", session("sess-6006"));
     await doomed.hold("7007", session("sess-7007"));
     await survivors[0]?.hold("8008", session("sess-8008"));
-    expect(await survivors[1]?.locate("6006")).toBe("doomed");
+    expect(await survivors[1]?.presence.locate("6006")).toBe("doomed");
 
     await connection.close(); // the process is gone: no release, no goodbye
     // Its subscriptions die with its connection at once …
@@ -210,8 +210,8 @@ describe("NatsClusterBus (real NATS)", () => {
       sessionId: "sess-6006",
       connectedAt: 1_700_000_000_000,
     });
-    expect(await survivors[1]?.locate("6006")).toBeUndefined();
-    expect(await survivors[1]?.locate("8008")).toBe("s1");
+    expect(await survivors[1]?.presence.locate("6006")).toBeUndefined();
+    expect(await survivors[1]?.presence.locate("8008")).toBe("s1");
     expect(survivors[0]?.liveNodes.has(doomed.instance)).toBe(false);
     await doomed.close();
   });
@@ -221,7 +221,7 @@ describe("NatsClusterBus (real NATS)", () => {
     const other = await cluster.bus("other");
     await leaving.hold("9009");
     await leaving.close();
-    expect(await other.locate("9009")).toBeUndefined();
+    expect(await other.presence.locate("9009")).toBeUndefined();
     expect(await other.request("9009", { kind: "deliver" })).toBe("no_responders");
   });
 

@@ -97,12 +97,12 @@ describe("NATS presence (real NATS)", () => {
       const stuck = gate();
       cleanups.push(async () => stuck.open());
       const reaped: string[] = [];
-      reaper.onOrphaned(async (orphan) => {
+      reaper.presence.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);
         await stuck.opened;
       });
       const stolen: string[] = [];
-      witness.onOrphaned(async (orphan) => void stolen.push(orphan.deviceId));
+      witness.presence.onOrphaned(async (orphan) => void stolen.push(orphan.deviceId));
       await reaper.hold("101", session("s-101"));
       await witness.hold("102", session("s-102"));
       await doomed.hold("103", session("s-103"));
@@ -117,15 +117,15 @@ describe("NATS presence (real NATS)", () => {
         await sleep(50);
       }
       expect(stolen).toEqual([]);
-      expect(await witness.locate("101")).toBe("a-reaper");
+      expect(await witness.presence.locate("101")).toBe("a-reaper");
 
       stuck.open();
       await until(() => reaped.length === 2, "the doomed node's sessions reaped");
       await sleep(3 * FAST_PRESENCE.heartbeatMs);
       expect(reaped.sort()).toEqual(["103", "104"]); // each once, and nothing of the living
       expect(stolen).toEqual([]);
-      expect(await witness.locate("101")).toBe("a-reaper");
-      expect(await reaper.locate("102")).toBe("b-witness");
+      expect(await witness.presence.locate("101")).toBe("a-reaper");
+      expect(await reaper.presence.locate("102")).toBe("b-witness");
     });
 
     it("checks an instance is still dead right before acting on its entries", async () => {
@@ -140,7 +140,7 @@ describe("NATS presence (real NATS)", () => {
       const held = gate();
       cleanups.push(async () => held.open());
       const reaped: string[] = [];
-      reaper.onOrphaned(async (orphan) => {
+      reaper.presence.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);
         if (orphan.deviceId === "1001") await held.opened;
       });
@@ -155,7 +155,7 @@ describe("NATS presence (real NATS)", () => {
         await sleep(5 * FAST_PRESENCE.heartbeatMs);
         expect(reaped).toEqual(["1001"]);
         expect((await presence.get("1002"))?.operation).toBe("PUT");
-        expect(await reaper.locate("1002")).toBe("ghost");
+        expect(await reaper.presence.locate("1002")).toBe("ghost");
       } finally {
         clearInterval(alive);
       }
@@ -226,8 +226,8 @@ describe("NATS presence (real NATS)", () => {
       const jsm = await admin.jetstreamManager();
       const stream = await jsm.streams.info(`KV_${cluster.prefix}_presence`);
       expect(stream.state.messages).toBe(10);
-      for (const id of ids.slice(10)) expect(await bus.locate(id)).toBe("purger");
-      for (const id of ids.slice(0, 10)) expect(await bus.locate(id)).toBeUndefined();
+      for (const id of ids.slice(10)) expect(await bus.presence.locate(id)).toBe("purger");
+      for (const id of ids.slice(0, 10)) expect(await bus.presence.locate(id)).toBeUndefined();
     });
 
     it("a purge never removes the entry of a device that connected again after its marker was listed", async () => {
