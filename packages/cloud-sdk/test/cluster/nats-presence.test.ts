@@ -1,11 +1,18 @@
 import { randomBytes } from "node:crypto";
 import type { KV, NatsConnection } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
-import { openBuckets, type PresenceBuckets, readLast } from "../../src/cluster/nats-buckets.js";
+import {
+  isWrongLastSequence,
+  openBuckets,
+  type PresenceBuckets,
+  readLast,
+} from "../../src/cluster/nats-buckets.js";
 import { encode } from "../../src/cluster/nats-names.js";
 import { NatsPresence } from "../../src/cluster/nats-presence.js";
 import { NatsClusterBus } from "../../src/index.js";
+import type { Clock } from "../../src/util/clock.js";
 import { type Logger, silentLogger } from "../../src/util/logger.js";
+import { ManualClock } from "../support/manual-clock.js";
 import { FAST_PRESENCE, NatsTestCluster, until } from "./support/nats-test-server.js";
 
 const session = (sessionId: string) => ({ sessionId, connectedAt: 1_700_000_000_000 });
@@ -58,7 +65,11 @@ describe("NATS presence (real NATS)", () => {
   async function presenceOf(
     cluster: NatsTestCluster,
     nodeId: string,
-    options: { wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets; purgeIntervalMs?: number } = {},
+    options: {
+      wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets;
+      purgeIntervalMs?: number;
+      clock?: Clock;
+    } = {},
   ) {
     const nc: NatsConnection = await cluster.connection();
     const presence = await NatsPresence.open(nc, {
@@ -71,6 +82,7 @@ describe("NATS presence (real NATS)", () => {
       logger: silentLogger,
       onStale: async () => undefined,
       wrapBuckets: options.wrapBuckets,
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     cleanups.push(async () => {
       await presence.close();
@@ -332,6 +344,38 @@ describe("NATS presence (real NATS)", () => {
       expect(entry?.operation).toBe("PUT");
       expect(entry?.json()).toMatchObject({ session: "s-z-2" });
       expect(await node.locate("z")).toBe("holder");
+    });
+  });
+
+  describe("time", () => {
+    it("heartbeats on the injected Clock: the liveness entry carries its time, refreshed only as it advances", async () => {
+      const { cluster, nodes } = await namespace();
+      const start = 1_800_000_000_000;
+      const clock = new ManualClock(start);
+      const presence = await presenceOf(cluster, "timed", { clock });
+      const [instance] = [...presence.liveNodes];
+      const entry = async () => (instance ? await nodes.get(instance) : null);
+      expect((await entry())?.json()).toMatchObject({ node: "timed", at: start });
+      const revision = (await entry())?.revision;
+      await sleep(3 * FAST_PRESENCE.heartbeatMs); // real time alone beats nothing (still within the TTL)
+      expect((await entry())?.revision).toBe(revision);
+      await clock.advance(FAST_PRESENCE.heartbeatMs);
+      await until(
+        async () => (await entry())?.json<{ at: number }>().at === start + FAST_PRESENCE.heartbeatMs,
+        "a heartbeat at the clock's time",
+      );
+    });
+  });
+
+  describe("compare-and-set", () => {
+    it("a delete that lost to a newer revision is told apart by JetStream's error code", async () => {
+      const { presence } = await namespace();
+      const first = await presence.put("cas", encode({ n: 1 }));
+      await presence.put("cas", encode({ n: 2 })); // a newer holder wrote it
+      const lost = await presence.delete("cas", { previousSeq: first }).catch((error: unknown) => error);
+      expect(isWrongLastSequence(lost)).toBe(true);
+      expect(isWrongLastSequence(new Error("wrong last sequence: 1"))).toBe(false);
+      expect((await presence.get("cas"))?.json()).toEqual({ n: 2 });
     });
   });
 });
