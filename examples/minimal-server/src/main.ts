@@ -18,7 +18,6 @@ import {
   type RegisterDeviceInput,
   type TokenScope,
 } from "@cloudedge/cloud-sdk";
-import { isTerminalStatus } from "@cloudedge/protocol";
 
 type Handler = (body: Record<string, unknown>, params: string[]) => Promise<[number, unknown]>;
 interface Route {
@@ -71,10 +70,11 @@ const routes: Route[] = [
     scope: "write",
     handler: async (body, [id]) => {
       const { method, params, timeoutMs } = body as { method: string; params?: unknown; timeoutMs?: number };
-      const command = await cloud.broker.sendAndWait(id as string, method, params ?? null, {
+      // A wait that ends before the outcome throws CommandWaitTimeoutError: 504 with the command id.
+      const command = await cloud.broker.execute(id as string, method, params ?? null, {
         ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       });
-      return [isTerminalStatus(command.status) ? 200 : 504, command];
+      return [200, command];
     },
   },
 ];

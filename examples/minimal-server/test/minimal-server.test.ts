@@ -80,6 +80,11 @@ describe("the minimal server (a process, real HTTP and WebSocket)", () => {
       result: { echoed: { n: 7 } },
     });
 
+    // A handler that never answers: the agent aborts it at timeoutMs and reports the failure.
+    client.handle("hang", () => new Promise(() => {}));
+    const hung = await api("POST", `/devices/${id}/commands`, { method: "hang", timeoutMs: 300 });
+    expect(hung).toMatchObject({ status: 200, body: { status: "FAILED", error: { code: "timeout" } } });
+
     const list = await api("GET", "/devices");
     expect(list.body.items).toMatchObject([{ id, name: "minimal-1", online: true }]);
     expect((await api("GET", `/devices/${id}`)).body).toMatchObject({ id, online: true, status: null });

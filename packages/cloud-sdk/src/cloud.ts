@@ -129,7 +129,7 @@ export class Cloud {
       ),
     );
     this.unsubscribe = this.bus.subscribe((event) => this.events.emit("event", event));
-    this.bus.onOrphaned?.((orphan) => this.orphaned(orphan));
+    this.bus.presence.onOrphaned((orphan) => this.orphaned(orphan));
     const retentionMs = options.eventRetentionMs ?? 30 * 86_400_000;
     const commandRetentionMs = options.commandRetentionMs ?? 30 * 86_400_000;
     this.retentionTimer = clock.setInterval(() => {
@@ -140,7 +140,7 @@ export class Cloud {
 
   /** Recovers commands left non-terminal by a previous run; call once at start-up. */
   async start(): Promise<{ requeued: number; timedOut: number; expired: number }> {
-    if (this.bus.locate) await this.reconcilePresence();
+    if (this.bus.presence.shared) await this.reconcilePresence();
     else await this.options.store.devices.markAllOffline(this.clock.now());
     return this.broker.recover();
   }
@@ -160,7 +160,7 @@ export class Cloud {
       let next = 0;
       const worker = async () => {
         for (let device = devices[next++]; device; device = devices[next++]) {
-          if ((await this.bus.locate?.(device.id)) !== undefined) continue;
+          if ((await this.bus.presence.locate(device.id)) !== undefined) continue;
           await store.devices.setPresence(device.id, {
             online: false,
             lastSeenAt: device.lastSeenAt ?? now,
@@ -179,7 +179,7 @@ export class Cloud {
    * have done with reason `connection_lost`.
    */
   private async orphaned(orphan: OrphanedSession): Promise<void> {
-    if ((await this.bus.locate?.(orphan.deviceId)) !== undefined) return; // already back elsewhere
+    if ((await this.bus.presence.locate(orphan.deviceId)) !== undefined) return; // already back elsewhere
     const now = this.clock.now();
     const event: PresenceEvent = {
       type: "presence",
@@ -224,6 +224,7 @@ export class Cloud {
   async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
     this.clock.clearInterval(this.retentionTimer);
     this.broker.close();
+    this.state.close();
     await this.hub.close(options);
     await Promise.all(this.servers.map((s) => s.close(options.graceMs)));
     await this.status.close();

@@ -35,7 +35,10 @@ export type {
   BusHandler,
   BusReply,
   BusRequest,
+  BusRequestKind,
+  BusRequestOf,
   ClusterBus,
+  ClusterPresence,
   HeldSession,
   OrphanedSession,
 } from "./cluster/cluster-bus.js";
@@ -71,12 +74,13 @@ export {
 export { GroupService, type GroupServiceOptions, type NewGroupInput } from "./groups/group-service.js";
 export type { ConnectionHandle, DeviceConnection } from "./hub/connection.js";
 export {
-  type DeliverHandler,
   DeviceHub,
   type DeviceHubEvents,
   type DeviceHubOptions,
+  type HandshakeContributor,
   type HandshakeState,
   type HubStats,
+  type SessionRequestHandler,
 } from "./hub/device-hub.js";
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";

@@ -348,3 +348,41 @@ describe("graceful shutdown", () => {
     ]);
   });
 });
+
+describe("registrations of the services", () => {
+  it("merges what every handshake contributor says into welcome, later ones over earlier", async () => {
+    const { online, cloud } = await setup();
+    cloud.hub.onHandshake(async () => ({ reportedVersion: 7 }));
+    cloud.hub.onHandshake(async () => ({
+      desiredVersion: 3,
+      desired: { version: 3, patch: { a: 1 }, full: true },
+    }));
+    const { device, welcome } = await online();
+    expect(welcome).toMatchObject({
+      reportedVersion: 7,
+      desired: { version: 3, patch: { a: 1 }, full: true },
+    });
+    expect(cloud.hub.session(device.id)?.desiredVersion).toBe(3);
+  });
+
+  it("refuses a second handler for a kind of bus request the broker already serves", async () => {
+    const { cloud } = await setup();
+    expect(() => cloud.hub.serve("deliver", async () => ({ ok: true }))).toThrow(/deliver/);
+    expect(() => cloud.bus.serve("desired", async () => ({ ok: true }))).toThrow(/desired/);
+  });
+
+  it("serves bus requests for devices with a session here only; disconnect keeps the named session", async () => {
+    const { online, cloud, presence } = await setup();
+    const { device, conn } = await online();
+    const session = cloud.hub.session(device.id);
+    const disconnect = { kind: "disconnect", closeCode: CloseCode.REPLACED, reason: "replaced" } as const;
+    expect(await cloud.bus.request(device.id, { ...disconnect, keepSessionId: session?.id })).toEqual({
+      ok: true,
+    });
+    expect(conn.closedWith).toBeUndefined();
+    expect(await cloud.bus.request(device.id, disconnect)).toEqual({ ok: true });
+    expect(conn.closedWith?.code).toBe(CloseCode.REPLACED);
+    expect(presence.at(-1)).toMatchObject({ online: false, reason: "replaced" });
+    expect(await cloud.bus.request(device.id, disconnect)).toBe("no_responders");
+  });
+});

@@ -48,10 +48,14 @@ export class BrokerLink {
       if (pdu.type === "ack") handlers.ack(session, pdu.id);
       else if (pdu.type === "result") handlers.result(session, pdu);
     });
-    hub.onDeliver((session, request) => handlers.deliver(session, request));
-    this.unsubscribe = bus.subscribe((event) => {
+    const unserve = hub.serve("deliver", (session, request) => handlers.deliver(session, request));
+    const unsubscribe = bus.subscribe((event) => {
       if (event.type === "command") handlers.command(event.command);
     });
+    this.unsubscribe = () => {
+      unserve();
+      unsubscribe();
+    };
   }
 
   /**
@@ -59,7 +63,7 @@ export class BrokerLink {
    * spans nodes (on one node, recovery and the lost session's requeue cover it all).
    */
   get clustered(): boolean {
-    return this.bus.locate !== undefined;
+    return this.bus.presence.shared;
   }
 
   /**
@@ -70,10 +74,10 @@ export class BrokerLink {
     const { bus } = this;
     const cache = new Map<string, Promise<boolean>>();
     return (deviceId) => {
-      if (!bus.locate) return Promise.resolve(false);
+      if (!bus.presence.shared) return Promise.resolve(false);
       let answer = cache.get(deviceId);
       if (!answer) {
-        answer = bus.locate(deviceId).then((node) => node !== undefined);
+        answer = bus.presence.locate(deviceId).then((node) => node !== undefined);
         cache.set(deviceId, answer);
       }
       return answer;
@@ -111,7 +115,7 @@ export class BrokerLink {
     return this.hub.limits;
   }
 
-  /** Stops receiving bus events. */
+  /** Stops serving deliveries and receiving bus events. */
   close(): void {
     this.unsubscribe();
   }

@@ -24,8 +24,17 @@ export type BusReply = {
   saved?: boolean;
 };
 
-/** Handles requests for devices this node holds. */
-export type BusHandler = (deviceId: string, request: BusRequest) => Promise<BusReply>;
+/** The kinds of request: each is served by the one service it concerns. */
+export type BusRequestKind = BusRequest["kind"];
+
+/** The request of one kind. */
+export type BusRequestOf<K extends BusRequestKind> = Extract<BusRequest, { kind: K }>;
+
+/** Handles requests of one kind for devices this node holds. */
+export type BusHandler<K extends BusRequestKind = BusRequestKind> = (
+  deviceId: string,
+  request: BusRequestOf<K>,
+) => Promise<BusReply>;
 
 /** The session a node holds for a device, as cluster presence records it. */
 export interface HeldSession {
@@ -42,6 +51,23 @@ export interface OrphanedSession extends HeldSession {
 }
 
 /**
+ * Where devices are, cluster-wide. Its own small interface rather than optional bus
+ * methods, so that what a bus can tell is a flag (`shared`), not a method's absence.
+ */
+export interface ClusterPresence {
+  /**
+   * True when presence spans processes: other nodes may hold devices. `Cloud.start()` then
+   * reconciles persisted presence per device instead of marking every device offline, and
+   * recovery leaves devices held elsewhere alone.
+   */
+  readonly shared: boolean;
+  /** The node id of the live node holding the device, if any (this one included). */
+  locate(deviceId: string): Promise<string | undefined>;
+  /** Registers a handler called once, cluster-wide, for each session whose node died holding it. */
+  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void;
+}
+
+/**
  * The seam between hubs (docs/architecture.md): presence and commands routed to wherever a
  * device is connected, events fanned out to every node. `LocalClusterBus` serves one
  * process; `NatsClusterBus` serves many. Requests have request/reply semantics with
@@ -53,8 +79,14 @@ export interface ClusterBus {
   publish(event: CloudEvent): Promise<void>;
   /** Receives events from every node; returns the unsubscribe function. */
   subscribe(listener: (event: CloudEvent) => void): () => void;
-  /** Registers the handler for requests addressed to devices this node holds. */
-  serve(handler: BusHandler): void;
+  /**
+   * Registers the handler of one kind of request addressed to devices this node holds
+   * (the hub serves `disconnect`, the broker `deliver`, the state service `desired`).
+   * Throws when that kind already has one: a second registration would silently replace it.
+   * A request of a kind no one serves is answered `{ok: false}`. Returns the function that
+   * stops serving it (a closed hub's successor may then register).
+   */
+  serve<K extends BusRequestKind>(kind: K, handler: BusHandler<K>): () => void;
   /** This node now holds the device's session: requests for it come here. */
   hold(deviceId: string, session?: HeldSession): Promise<void>;
   /** This node no longer holds the device's session. */
@@ -64,13 +96,8 @@ export interface ClusterBus {
    * reaches every node that holds the device (each acts on it).
    */
   request(deviceId: string, request: BusRequest, timeoutMs?: number): Promise<BusReply | "no_responders">;
-  /**
-   * Cluster-wide presence: the id of the live node holding the device, if any. Buses that
-   * span processes implement it; `Cloud.start()` then reconciles persisted presence per
-   * device instead of marking every device offline, and recovery leaves held devices alone.
-   */
-  locate?(deviceId: string): Promise<string | undefined>;
-  /** Registers a handler called once, cluster-wide, for each session whose node died holding it. */
-  onOrphaned?(handler: (orphan: OrphanedSession) => Promise<void>): void;
+  /** Which node holds which device. */
+  readonly presence: ClusterPresence;
+  /** Leaves the cluster; requests and events stop. */
   close(): Promise<void>;
 }

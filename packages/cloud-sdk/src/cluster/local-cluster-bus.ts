@@ -1,11 +1,29 @@
 import type { CloudEvent } from "../events.js";
-import type { BusHandler, BusReply, BusRequest, ClusterBus } from "./cluster-bus.js";
+import { BusHandlers } from "./bus-handlers.js";
+import type {
+  BusHandler,
+  BusReply,
+  BusRequest,
+  BusRequestKind,
+  ClusterBus,
+  ClusterPresence,
+  OrphanedSession,
+} from "./cluster-bus.js";
 
 /** The ClusterBus of a single process: everything stays in memory. */
 export class LocalClusterBus implements ClusterBus {
   private readonly listeners = new Set<(event: CloudEvent) => void>();
   private readonly held = new Set<string>();
-  private handler: BusHandler | undefined;
+  private readonly handlers = new BusHandlers();
+  /**
+   * One process sees every session there is: a device is here or nowhere, and no node can
+   * die holding one while another lives, so no orphan is ever reported.
+   */
+  readonly presence: ClusterPresence = {
+    shared: false,
+    locate: async (deviceId) => (this.held.has(deviceId) ? this.nodeId : undefined),
+    onOrphaned: (_handler: (orphan: OrphanedSession) => Promise<void>) => {},
+  };
 
   constructor(readonly nodeId = "local") {}
 
@@ -24,8 +42,8 @@ export class LocalClusterBus implements ClusterBus {
     return () => this.listeners.delete(listener);
   }
 
-  serve(handler: BusHandler): void {
-    this.handler = handler;
+  serve<K extends BusRequestKind>(kind: K, handler: BusHandler<K>): () => void {
+    return this.handlers.serve(kind, handler);
   }
 
   async hold(deviceId: string): Promise<void> {
@@ -37,8 +55,8 @@ export class LocalClusterBus implements ClusterBus {
   }
 
   async request(deviceId: string, request: BusRequest): Promise<BusReply | "no_responders"> {
-    if (!this.held.has(deviceId) || !this.handler) return "no_responders";
-    return this.handler(deviceId, request);
+    if (!this.held.has(deviceId)) return "no_responders";
+    return this.handlers.handle(deviceId, request);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,11 @@
-import { type KV, type KvEntry, type NatsConnection, type QueuedIterator, StorageType } from "nats";
+import {
+  type KV,
+  type KvEntry,
+  type NatsConnection,
+  NatsError,
+  type QueuedIterator,
+  StorageType,
+} from "nats";
 import { nameToken } from "./nats-names.js";
 
 /** The two KV buckets of cluster presence, and the one stream operation the KV API lacks. */
@@ -26,6 +33,18 @@ export interface BucketOptions {
   replicas: number;
   nodeTtlMs: number;
   heartbeatMs: number;
+}
+
+/** JetStream's error code for a compare-and-set that found a newer revision ("wrong last sequence"). */
+const JS_WRONG_LAST_SEQUENCE = 10071;
+
+/**
+ * Whether a KV write or delete with `previousSeq` lost its compare-and-set: the key has a
+ * newer revision (another holder wrote it). Read from the JetStream API error code, as the
+ * nats client itself does in `KV.create`, not from the message text.
+ */
+export function isWrongLastSequence(error: unknown): boolean {
+  return error instanceof NatsError && error.jsError()?.err_code === JS_WRONG_LAST_SEQUENCE;
 }
 
 /** How long a KV call may wait for its answer. */

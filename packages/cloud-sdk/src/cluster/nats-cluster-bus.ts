@@ -12,14 +12,17 @@ import {
 } from "nats";
 import { CloudError, CloudErrorCode } from "../errors.js";
 import type { CloudEvent } from "../events.js";
+import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { BusHandlers } from "./bus-handlers.js";
 import type {
   BusHandler,
   BusReply,
   BusRequest,
+  BusRequestKind,
   ClusterBus,
+  ClusterPresence,
   HeldSession,
-  OrphanedSession,
 } from "./cluster-bus.js";
 import { decode, deviceToken, encode, nameToken } from "./nats-names.js";
 import { NatsPresence } from "./nats-presence.js";
@@ -53,6 +56,8 @@ export interface NatsClusterBusOptions {
    */
   purgeIntervalMs?: number;
   logger?: Logger;
+  /** Time for presence heartbeats and entries. Default the system clock. */
+  clock?: Clock;
 }
 
 /**
@@ -62,7 +67,7 @@ export interface NatsClusterBusOptions {
  * every holder while two overlap — and a request no one subscribes to gets the server's
  * 503 at once: "no_responders", with no lookup on the hot path. A SIGKILLed node's TCP
  * connection closes, and its subscriptions go with it. Presence (`locate`, orphans of dead
- * nodes) is NatsPresence. Events go to `<prefix>.ev.<instance>`: local subscribers get them
+ * nodes) is NatsPresence, the bus's `presence`. Events go to `<prefix>.ev.<instance>`: local subscribers get them
  * synchronously, other nodes through NATS (each node skips its own echo). The events of one
  * turn of the event loop travel as one message (a JSON array; a lone event as itself): under
  * load a node publishes one message per turn instead of one per event.
@@ -76,10 +81,11 @@ export class NatsClusterBus implements ClusterBus {
   readonly instance: string;
   private readonly prefix: string;
   private readonly logger: Logger;
+  private readonly clock: Clock;
   private readonly listeners = new Set<(event: CloudEvent) => void>();
   private readonly held = new Map<string, Subscription>();
-  private presence!: NatsPresence;
-  private handler: BusHandler | undefined;
+  private natsPresence!: NatsPresence;
+  private readonly handlers = new BusHandlers();
   private eventsSub: Subscription | undefined;
   /** Events published this turn of the event loop, JSON-encoded, not yet sent. */
   private outgoing: string[] = [];
@@ -97,6 +103,7 @@ export class NatsClusterBus implements ClusterBus {
     this.instance = `${nameToken(this.nodeId)}-${randomBytes(6).toString("hex")}`;
     this.prefix = nameToken(options.prefix ?? "cloudedge");
     this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Connects (or uses `connection`), creates the KV buckets if needed and joins the cluster. */
@@ -124,7 +131,7 @@ export class NatsClusterBus implements ClusterBus {
 
   private async start(): Promise<void> {
     const heartbeatMs = this.options.heartbeatMs ?? 2_000;
-    this.presence = await NatsPresence.open(this.nc, {
+    this.natsPresence = await NatsPresence.open(this.nc, {
       prefix: this.prefix,
       nodeId: this.nodeId,
       instance: this.instance,
@@ -133,9 +140,10 @@ export class NatsClusterBus implements ClusterBus {
       replicas: this.options.replicas ?? 1,
       purgeIntervalMs: Math.max(this.options.purgeIntervalMs ?? 300_000, heartbeatMs),
       logger: this.logger,
+      clock: this.clock,
       capabilities: [EVENT_BATCHES],
       onStale: async (deviceId, theirSessionId) => {
-        await this.handler?.(deviceId, {
+        await this.handlers.handle(deviceId, {
           kind: "disconnect",
           closeCode: CloseCode.REPLACED,
           reason: "replaced",
@@ -208,7 +216,7 @@ export class NatsClusterBus implements ClusterBus {
    * a rolling upgrade, older nodes read one event per message).
    */
   get batching(): boolean {
-    return this.presence.everyLiveNodeCan(EVENT_BATCHES);
+    return this.natsPresence.everyLiveNodeCan(EVENT_BATCHES);
   }
 
   private send(body: string, events = 1): void {
@@ -225,17 +233,18 @@ export class NatsClusterBus implements ClusterBus {
     return () => this.listeners.delete(listener);
   }
 
-  serve(handler: BusHandler): void {
-    this.handler = handler;
+  serve<K extends BusRequestKind>(kind: K, handler: BusHandler<K>): () => void {
+    return this.handlers.serve(kind, handler);
   }
 
-  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void {
-    this.presence.onOrphaned(handler);
+  /** Cluster-wide presence in NATS KV (shared: it spans processes). */
+  get presence(): ClusterPresence {
+    return this.natsPresence;
   }
 
   async hold(
     deviceId: string,
-    session: HeldSession = { sessionId: "", connectedAt: Date.now() },
+    session: HeldSession = { sessionId: "", connectedAt: this.clock.now() },
   ): Promise<void> {
     if (this.closed) return;
     // Subscribing is synchronous on the connection: a request published after this call
@@ -248,7 +257,7 @@ export class NatsClusterBus implements ClusterBus {
       });
       this.held.set(deviceId, sub);
     }
-    await this.presence.announce(deviceId, session);
+    await this.natsPresence.announce(deviceId, session);
   }
 
   async release(deviceId: string): Promise<void> {
@@ -260,7 +269,7 @@ export class NatsClusterBus implements ClusterBus {
     } catch {
       // the connection is gone, and the subscription with it
     }
-    await this.presence.withdraw(deviceId);
+    await this.natsPresence.withdraw(deviceId);
   }
 
   async request(
@@ -268,13 +277,13 @@ export class NatsClusterBus implements ClusterBus {
     request: BusRequest,
     timeoutMs?: number,
   ): Promise<BusReply | "no_responders"> {
-    const local = this.held.has(deviceId) ? this.handler : undefined;
+    const local = this.held.has(deviceId);
     // A device held here needs no round trip — except `disconnect`, which must also reach
     // older sessions on other nodes (our own subscription gets it too).
-    if (local && request.kind !== "disconnect") return local(deviceId, request);
+    if (local && request.kind !== "disconnect") return this.handlers.handle(deviceId, request);
     if (!this.connected) {
       // Requests would only wait out their timeout in the client's buffer: say so at once.
-      if (local) return local(deviceId, request);
+      if (local) return this.handlers.handle(deviceId, request);
       throw new CloudError(CloudErrorCode.CLUSTER_UNAVAILABLE, "the cluster bus is unavailable", 503);
     }
     try {
@@ -284,7 +293,7 @@ export class NatsClusterBus implements ClusterBus {
       return decode<BusReply>(reply.data);
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (local) return local(deviceId, request); // NATS failed us: act here at least
+      if (local) return this.handlers.handle(deviceId, request); // NATS failed us: act here at least
       if (code === ErrorCode.NoResponders) return "no_responders";
       // Someone holds the device but did not answer in time: neither offline nor done.
       if (code === ErrorCode.Timeout) return { ok: false };
@@ -296,7 +305,7 @@ export class NatsClusterBus implements ClusterBus {
   private async onRequest(deviceId: string, msg: Msg): Promise<void> {
     let reply: BusReply = { ok: false };
     try {
-      if (this.handler && this.held.has(deviceId)) reply = await this.handler(deviceId, decode(msg.data));
+      if (this.held.has(deviceId)) reply = await this.handlers.handle(deviceId, decode(msg.data));
     } catch (error) {
       this.logger.warn({ deviceId, err: String(error) }, "bus request failed");
     }
@@ -328,13 +337,9 @@ export class NatsClusterBus implements ClusterBus {
     }
   }
 
-  locate(deviceId: string): Promise<string | undefined> {
-    return this.presence.locate(deviceId);
-  }
-
   /** Live node instances of the cluster, as of the last heartbeat. */
   get liveNodes(): ReadonlySet<string> {
-    return this.presence.liveNodes;
+    return this.natsPresence.liveNodes;
   }
 
   /**
@@ -347,7 +352,7 @@ export class NatsClusterBus implements ClusterBus {
     await Promise.allSettled([...this.held.keys()].map((deviceId) => this.release(deviceId)));
     this.flushEvents();
     this.closed = true;
-    await this.presence.close();
+    await this.natsPresence.close();
     try {
       this.eventsSub?.unsubscribe();
     } catch {

@@ -1,6 +1,12 @@
 import type { Logger } from "../util/logger.js";
 import type { OrphanedSession } from "./cluster-bus.js";
-import { forEachConcurrent, type PresenceBuckets, type PresenceValue, readLast } from "./nats-buckets.js";
+import {
+  forEachConcurrent,
+  isWrongLastSequence,
+  type PresenceBuckets,
+  type PresenceValue,
+  readLast,
+} from "./nats-buckets.js";
 import { decode, keyToDeviceId } from "./nats-names.js";
 
 /** KV calls a reap or a purge keeps in flight at once. */
@@ -76,8 +82,8 @@ async function reapOne({ key, revision, value }: Listed, options: ReapOptions): 
   try {
     await options.buckets.presence.delete(key, { previousSeq: revision });
   } catch (error) {
-    // "wrong last sequence": a node took the device meanwhile. Anything else: a later reap.
-    return String(error).includes("wrong last sequence");
+    // A node took the device meanwhile. Anything else: a later reap.
+    return isWrongLastSequence(error);
   }
   const orphan: OrphanedSession = {
     deviceId: keyToDeviceId(key),

@@ -6,26 +6,30 @@ import {
   decode,
   ErrorCode,
   formatRetryAfter,
-  type HelloPdu,
   type HubPdu,
-  negotiateVersion,
   type Pdu,
   ProtocolError,
   resolveLimits,
-  type WelcomePdu,
 } from "@cloudedge/protocol";
 import { EventEmitter } from "eventemitter3";
-import type { AuthOutcome, DeviceAuthenticator } from "../auth/device-authenticator.js";
+import type { DeviceAuthenticator } from "../auth/device-authenticator.js";
 import type { ResumeTokens } from "../auth/resume-tokens.js";
-import type { BusReply, BusRequest, ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, BusRequestKind, BusRequestOf, ClusterBus } from "../cluster/cluster-bus.js";
 import type { PresenceEvent, PresenceReason } from "../events.js";
 import type { DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { Admission, type AdmissionOptions } from "./admission.js";
 import type { ConnectionHandle, DeviceConnection } from "./connection.js";
+import { type Accepted, type AuthFailure, type HandshakeContributor, Handshakes } from "./handshake.js";
+import { type HubStats, newHubStats } from "./hub-stats.js";
+import { PresenceWriter } from "./presence-writer.js";
 import { Session } from "./session.js";
 
-export interface DeviceHubOptions {
+export type { HandshakeContributor, HandshakeState } from "./handshake.js";
+export type { HubStats } from "./hub-stats.js";
+
+export interface DeviceHubOptions extends AdmissionOptions {
   devices: DeviceRepository;
   authenticator: DeviceAuthenticator;
   tokens: ResumeTokens;
@@ -36,31 +40,12 @@ export interface DeviceHubOptions {
   heartbeatMs?: number;
   /** The first PDU must arrive within this. Default 10 s. */
   helloTimeoutMs?: number;
-  /** Sessions plus pending handshakes beyond which new connections are told to try later. Default 19,000. */
-  maxSessions?: number;
-  /**
-   * Connections between upgrade and welcome beyond which new ones are told to try later.
-   * Default 10,000: token resumes are cheap; the expensive bcrypt path has its own bound
-   * (DeviceAuthenticator.maxConcurrentSecretChecks).
-   */
-  maxHandshakes?: number;
   /** A session whose unsent bytes exceed this is closed (4011). Default 1 MiB. */
   maxBufferedBytes?: number;
   /** Decode limits; maxFrameBytes is also the WebSocket maxPayload. */
   limits?: Partial<DecodeLimits>;
   /** How often lastSeen of live sessions is persisted. Default 5 min. */
   presenceFlushMs?: number;
-  /** Retry-after range for TRY_LATER closes, [min, max] ms. Default [1 s, 5 s]: a storm drains in seconds (bench: storm). */
-  tryLaterMs?: [number, number];
-  random?: () => number;
-}
-
-/** What the state service tells a handshake. */
-export interface HandshakeState {
-  reportedVersion: number;
-  /** The desired version the device has once it processed `welcome`. */
-  desiredVersion: number;
-  desired?: WelcomePdu["desired"];
 }
 
 /** Typed hub events. */
@@ -72,108 +57,84 @@ export interface DeviceHubEvents {
   /** A PDU from an online device, other than ping/pong/bye (those the hub handles). */
   pdu: (session: Session, pdu: Pdu) => void;
   /** A handshake failed (for the event log and metrics); never carries credentials. */
-  authFailed: (failure: { deviceId?: string; reason: string; remoteAddress: string; at: number }) => void;
+  authFailed: (failure: AuthFailure) => void;
 }
 
-/** Sends a session its queued commands (and the one just created that the request names). */
-export type DeliverHandler = (
+/** Handles one kind of bus request for a device with a session on this node. */
+export type SessionRequestHandler<K extends BusRequestKind> = (
   session: Session,
-  request: Extract<BusRequest, { kind: "deliver" }>,
+  request: BusRequestOf<K>,
 ) => Promise<BusReply>;
 
-type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string | Uint8Array> };
-
-/** Counters for metrics and benchmarks. */
-export interface HubStats {
-  sessions: number;
-  pendingHandshakes: number;
-  handshakes: { ok: number; viaToken: number; viaSecret: number; failed: Record<string, number> };
-  tryLater: number;
-  heartbeatTimeouts: number;
-  protocolErrors: number;
-  backpressureCloses: number;
-}
-
 /**
- * Holds device sessions (docs/protocol.md §4): handshake with hello deadline, version
- * negotiation, auth by token or secret, one session per device, heartbeat liveness by a
- * single sweep (no timer per connection), admission control, backpressure, graceful
- * shutdown. Commands, state and status are handled by the services listening to `pdu`.
+ * Holds device sessions (docs/protocol.md §4): one session per device, heartbeat liveness
+ * by a single sweep (no timer per connection), backpressure, graceful shutdown. A facade
+ * over its parts: admission control (admission.ts), handshakes up to welcome
+ * (handshake.ts) and presence persistence (presence-writer.ts). Commands, state and status
+ * are handled by the services listening to `pdu` and serving bus requests.
  */
 export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   readonly heartbeatMs: number;
   readonly limits: DecodeLimits;
+  readonly stats: HubStats = newHubStats();
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly random: () => number;
   private readonly sessions = new Map<string, Session>();
-  private readonly pending = new Map<DeviceConnection, Pending>();
   private readonly sessionsByConnection = new Map<DeviceConnection, Session>();
+  private readonly admission: Admission;
+  private readonly handshakes: Handshakes;
+  private readonly presence: PresenceWriter;
   private readonly sweepTimer: unknown;
+  private readonly unserve: () => void;
   private lastPresenceFlush: number;
-  private handshakeProvider: (deviceId: string, hello: HelloPdu) => Promise<HandshakeState> = async (
-    _id,
-    hello,
-  ) => ({
-    reportedVersion: 0,
-    desiredVersion: hello.desiredVersion,
-  });
-  private shuttingDown = false;
-  readonly stats: HubStats = {
-    sessions: 0,
-    pendingHandshakes: 0,
-    handshakes: { ok: 0, viaToken: 0, viaSecret: 0, failed: {} },
-    tryLater: 0,
-    heartbeatTimeouts: 0,
-    protocolErrors: 0,
-    backpressureCloses: 0,
-  };
 
   constructor(private readonly options: DeviceHubOptions) {
     super();
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
-    this.random = options.random ?? Math.random;
     this.heartbeatMs = options.heartbeatMs ?? 30_000;
     this.limits = resolveLimits(options.limits ?? DEFAULT_LIMITS);
     this.lastPresenceFlush = this.clock.now();
+    this.admission = new Admission(options, this.stats);
+    this.presence = new PresenceWriter(options.devices, this.logger);
+    const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
+    this.handshakes = new Handshakes({
+      authenticator: options.authenticator,
+      limits: this.limits,
+      clock: this.clock,
+      logger: this.logger,
+      stats: this.stats,
+      helloTimeoutMs,
+      accepted: (connection, accepted) => this.open(connection, accepted),
+      failed: (failure) => this.emit("authFailed", failure),
+    });
     // One sweep for every deadline: hello timeouts, heartbeat timeouts, coarse lastSeen.
-    const sweepMs = Math.max(50, Math.min(this.heartbeatMs / 4, (options.helloTimeoutMs ?? 10_000) / 4));
+    const sweepMs = Math.max(50, Math.min(this.heartbeatMs / 4, helloTimeoutMs / 4));
     this.sweepTimer = this.clock.setInterval(() => this.sweep(), sweepMs);
-    options.bus.serve(async (deviceId, request) => {
-      const session = this.sessions.get(deviceId);
-      if (!session) return { ok: false };
-      if (request.kind === "disconnect") {
-        if (session.id !== request.keepSessionId)
-          this.closeSession(session, request.closeCode, request.reason);
-        return { ok: true };
-      }
-      if (request.kind === "desired") {
-        session.desiredVersion = Math.max(session.desiredVersion, request.version);
-        return {
-          ok: session.send({
-            type: "desired",
-            version: request.version,
-            patch: request.patch,
-            ...(request.full ? { full: true } : {}),
-          }),
-        };
-      }
-      // "deliver" is handled by the broker, which registers through onDeliver.
-      return (await this.deliverHandler?.(session, request)) ?? { ok: false };
+    this.unserve = this.serve("disconnect", async (session, request) => {
+      if (session.id !== request.keepSessionId) this.closeSession(session, request.closeCode, request.reason);
+      return { ok: true };
     });
   }
 
-  private deliverHandler: DeliverHandler | undefined;
-
-  /** The broker's hook: send queued commands to a session when asked through the bus. */
-  onDeliver(handler: DeliverHandler): void {
-    this.deliverHandler = handler;
+  /**
+   * Serves one kind of bus request for devices with a session on this node (the broker
+   * serves `deliver`, the state service `desired`); `{ok: false}` for a device without one.
+   * Like `ClusterBus.serve`, a second handler for a kind is refused.
+   */
+  serve<K extends BusRequestKind>(kind: K, handler: SessionRequestHandler<K>): () => void {
+    return this.options.bus.serve(kind, async (deviceId, request) => {
+      const session = this.sessions.get(deviceId);
+      return session ? handler(session, request) : { ok: false };
+    });
   }
 
-  /** The state service's hook: what `welcome` says about desired/reported state. */
-  onHandshake(provider: (deviceId: string, hello: HelloPdu) => Promise<HandshakeState>): void {
-    this.handshakeProvider = provider;
+  /**
+   * Adds to what `welcome` says: each contributor (the state service: desired/reported
+   * versions) returns its part, merged in registration order over the defaults.
+   */
+  onHandshake(contributor: HandshakeContributor): void {
+    this.handshakes.contribute(contributor);
   }
 
   /** The live session of a device on this node. */
@@ -214,81 +175,20 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       message: (data) => this.onMessage(connection, data),
       closed: (code) => this.onClosed(connection, code),
     };
-    if (this.shuttingDown) {
-      connection.close(CloseCode.SERVER_SHUTDOWN, formatRetryAfter(this.jitter(5_000, 30_000)));
-      return handle;
-    }
-    const maxSessions = this.options.maxSessions ?? 19_000;
-    const maxHandshakes = this.options.maxHandshakes ?? 10_000;
-    if (this.pending.size >= maxHandshakes || this.sessions.size + this.pending.size >= maxSessions) {
-      this.stats.tryLater++;
-      const [min, max] = this.options.tryLaterMs ?? [1_000, 5_000];
-      connection.close(CloseCode.TRY_LATER, formatRetryAfter(this.jitter(min, max)));
-      return handle;
-    }
-    this.pending.set(connection, { state: "hello", openedAt: this.clock.now(), queued: [] });
-    this.stats.pendingHandshakes = this.pending.size;
+    const refusal = this.admission.refusal(this.sessions.size, this.handshakes.size);
+    if (refusal) connection.close(refusal.closeCode, refusal.reason);
+    else this.handshakes.open(connection);
     return handle;
   }
 
   private onMessage(connection: DeviceConnection, data: string | Uint8Array): void {
     const session = this.sessionsByConnection.get(connection);
-    if (session) {
-      this.onSessionMessage(session, data);
-      return;
-    }
-    const pending = this.pending.get(connection);
-    if (!pending) return; // closing: ignore stragglers
-    if (pending.state === "auth") {
-      // A device that pipelines PDUs after hello: keep a few for after welcome.
-      if (pending.queued.length >= 16) this.reject(connection, ErrorCode.UNEXPECTED_PDU, "wait for welcome");
-      else pending.queued.push(data);
-      return;
-    }
-    const result = decode(data, { from: "device", limits: this.limits });
-    if (!result.ok) {
-      // Before authentication every bad input ends the connection.
-      this.stats.protocolErrors++;
-      this.sendRaw(connection, result.error.toPdu());
-      connection.close(result.error.closeCode ?? CloseCode.PROTOCOL_VIOLATION, result.error.code);
-      this.forget(connection);
-      return;
-    }
-    if (result.pdu.type !== "hello") {
-      this.reject(connection, ErrorCode.HELLO_REQUIRED, "the first PDU must be hello");
-      return;
-    }
-    pending.state = "auth";
-    void this.handshake(connection, pending, result.pdu);
+    if (session) this.onSessionMessage(session, data);
+    else this.handshakes.message(connection, data);
   }
 
-  private async handshake(connection: DeviceConnection, pending: Pending, hello: HelloPdu): Promise<void> {
-    const version = negotiateVersion(hello.versions);
-    if (version === undefined) {
-      this.reject(
-        connection,
-        ErrorCode.UNSUPPORTED_VERSION,
-        "no common protocol version",
-        CloseCode.UNSUPPORTED_VERSION,
-      );
-      return;
-    }
-    let outcome: AuthOutcome;
-    let state: HandshakeState;
-    try {
-      outcome = await this.options.authenticator.authenticate(hello, connection.remoteAddress);
-      if (!outcome.ok) {
-        this.failHandshake(connection, outcome);
-        return;
-      }
-      state = await this.handshakeProvider(outcome.deviceId, hello);
-    } catch (error) {
-      this.logger.error({ err: String(error) }, "handshake failed");
-      this.reject(connection, ErrorCode.INTERNAL_ERROR, "try again later", CloseCode.INTERNAL_ERROR);
-      return;
-    }
-    if (this.pending.get(connection) !== pending) return; // the device hung up meanwhile
-
+  /** A handshake succeeded: the device's one session, welcome, presence, then what it queued. */
+  private open(connection: DeviceConnection, { hello, version, outcome, state, queued }: Accepted): void {
     const now = this.clock.now();
     const deviceId = outcome.deviceId;
     const previous = this.sessions.get(deviceId);
@@ -296,7 +196,6 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
 
     const session = new Session(randomUUID(), deviceId, connection, now, hello.bootId, hello.agent, version);
     session.desiredVersion = state.desiredVersion;
-    this.forget(connection);
     this.sessions.set(deviceId, session);
     this.sessionsByConnection.set(connection, session);
     this.stats.sessions = this.sessions.size;
@@ -322,25 +221,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       { deviceId, sessionId: session.id, via: outcome.via, remote: connection.remoteAddress },
       "device online",
     );
-
-    this.onlineWrites.set(
-      session,
-      this.persist(() =>
-        this.options.devices.setPresence(deviceId, { online: true, connectedAt: now, lastSeenAt: now }),
-      ),
-    );
-    if (hello.hardware || hello.software) {
-      void this.persist(async () => {
-        await this.options.devices.update(
-          deviceId,
-          {
-            ...(hello.hardware ? { hardware: { ...hello.hardware, nics: hello.hardware.nics ?? [] } } : {}),
-            ...(hello.software ? { software: hello.software } : {}),
-          },
-          now,
-        );
-      });
-    }
+    this.presence.online(session, hello);
     // One session per device cluster-wide: any other node holding it lets go (keeping ours).
     void this.options.bus
       .hold(deviceId, { sessionId: session.id, connectedAt: now })
@@ -355,36 +236,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       .catch((error: unknown) => this.logger.warn({ deviceId, err: String(error) }, "cluster hold failed"));
     this.emitPresence(session, true, "connected");
     this.emit("online", session);
-    for (const data of pending.queued) this.onSessionMessage(session, data);
-  }
-
-  private failHandshake(connection: DeviceConnection, outcome: Extract<AuthOutcome, { ok: false }>): void {
-    if (outcome.reason === "busy") {
-      this.stats.tryLater++; // admission, not a failed login: not logged against the device
-    } else {
-      const failed = this.stats.handshakes.failed;
-      failed[outcome.reason] = (failed[outcome.reason] ?? 0) + 1;
-    }
-    if (outcome.reason !== "busy")
-      this.emit("authFailed", {
-        ...(outcome.deviceId !== undefined ? { deviceId: outcome.deviceId } : {}),
-        reason: outcome.reason,
-        remoteAddress: connection.remoteAddress,
-        at: this.clock.now(),
-      });
-    const pdu: HubPdu = {
-      type: "error",
-      code: outcome.code,
-      message:
-        outcome.code === ErrorCode.AUTH_FAILED ? "authentication failed" : outcome.code.replace(/_/g, " "),
-      ...(outcome.retryAfterMs !== undefined ? { retryAfterMs: outcome.retryAfterMs } : {}),
-    };
-    this.sendRaw(connection, pdu);
-    connection.close(
-      outcome.closeCode,
-      outcome.retryAfterMs !== undefined ? formatRetryAfter(outcome.retryAfterMs) : outcome.code,
-    );
-    this.forget(connection);
+    for (const data of queued) this.onSessionMessage(session, data);
   }
 
   private onSessionMessage(session: Session, data: string | Uint8Array): void {
@@ -424,7 +276,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   }
 
   private onClosed(connection: DeviceConnection, code: number): void {
-    if (this.forget(connection)) return;
+    if (this.handshakes.forget(connection)) return;
     const session = this.sessionsByConnection.get(connection);
     if (!session) return;
     this.sessionsByConnection.delete(connection);
@@ -451,25 +303,12 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     if (session.closed) return;
     session.closed = true;
     session.closeReason = reason;
-    const current = this.sessions.get(session.deviceId) === session;
-    if (current) {
+    if (this.sessions.get(session.deviceId) === session) {
       this.sessions.delete(session.deviceId);
       this.stats.sessions = this.sessions.size;
       void this.options.bus.release(session.deviceId).catch(() => {});
-      if (reason !== "replaced") {
-        const lastSeenAt = session.lastSeen;
-        const online = this.onlineWrites.get(session);
-        // After this session's own online write, and only while it is the stored session: in
-        // a cluster the device may be back on another node before this one noticed the loss.
-        void this.persist(async () => {
-          await online;
-          await this.options.devices.setPresence(session.deviceId, {
-            online: false,
-            lastSeenAt,
-            ifConnectedAt: session.connectedAt,
-          });
-        });
-      }
+      // A replaced session's device is online still: its successor's write says so.
+      if (reason !== "replaced") this.presence.offline(session);
     }
     this.logger.info({ deviceId: session.deviceId, sessionId: session.id, reason }, "device offline");
     this.emitPresence(session, false, reason);
@@ -491,10 +330,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   private sendText(session: Session, text: string): void {
     if (session.closed) return;
     session.connection.send(text);
-    if (session.connection.bufferedAmount > (this.options.maxBufferedBytes ?? 1024 * 1024)) {
-      this.stats.backpressureCloses++;
-      this.closeSession(session, CloseCode.BACKPRESSURE, "server_closed", "backpressure");
-    }
+    this.checkBackpressure(session);
   }
 
   private sendTo(session: Session, pdu: HubPdu): boolean {
@@ -508,50 +344,21 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       );
       return false;
     }
-    if (session.connection.bufferedAmount > (this.options.maxBufferedBytes ?? 1024 * 1024)) {
-      this.stats.backpressureCloses++;
-      this.closeSession(session, CloseCode.BACKPRESSURE, "server_closed", "backpressure");
-      return false;
-    }
-    return true;
+    return this.checkBackpressure(session);
   }
 
-  private sendRaw(connection: DeviceConnection, pdu: HubPdu): void {
-    try {
-      connection.send(JSON.stringify(pdu));
-    } catch {
-      // the connection is already gone
-    }
-  }
-
-  private reject(
-    connection: DeviceConnection,
-    code: ErrorCode,
-    message: string,
-    closeCode: number = CloseCode.PROTOCOL_VIOLATION,
-  ): void {
-    this.stats.protocolErrors++;
-    this.sendRaw(connection, { type: "error", code, message });
-    connection.close(closeCode, code);
-    this.forget(connection);
-  }
-
-  /** Drops a pending connection; true when it was pending. */
-  private forget(connection: DeviceConnection): boolean {
-    const had = this.pending.delete(connection);
-    this.stats.pendingHandshakes = this.pending.size;
-    return had;
+  /** Closes a session whose unsent bytes passed the bound; false when it did. */
+  private checkBackpressure(session: Session): boolean {
+    if (session.connection.bufferedAmount <= (this.options.maxBufferedBytes ?? 1024 * 1024)) return true;
+    this.stats.backpressureCloses++;
+    this.closeSession(session, CloseCode.BACKPRESSURE, "server_closed", "backpressure");
+    return false;
   }
 
   /** The one periodic task: hello deadlines, heartbeat deadlines, coarse lastSeen persistence. */
   sweep(): void {
     const now = this.clock.now();
-    const helloTimeoutMs = this.options.helloTimeoutMs ?? 10_000;
-    for (const [connection, pending] of this.pending) {
-      if (pending.state === "hello" && now - pending.openedAt >= helloTimeoutMs) {
-        this.reject(connection, ErrorCode.HELLO_REQUIRED, "no hello in time", CloseCode.HELLO_TIMEOUT);
-      }
-    }
+    this.handshakes.sweep(now);
     const silentFor = this.heartbeatMs * 2.5;
     for (const session of this.sessions.values()) {
       if (now - session.lastSeen >= silentFor) {
@@ -562,8 +369,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     if (now - this.lastPresenceFlush >= (this.options.presenceFlushMs ?? 300_000)) {
       this.lastPresenceFlush = now;
       this.options.authenticator.sweep();
-      const entries = [...this.sessions.values()].map((s) => ({ id: s.deviceId, lastSeenAt: s.lastSeen }));
-      if (entries.length > 0) void this.persist(() => this.options.devices.touchLastSeen(entries));
+      this.presence.touch(this.sessions.values());
     }
   }
 
@@ -572,47 +378,18 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
    * restart does not cause a synchronized storm), then a SERVER_SHUTDOWN close.
    */
   async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
-    if (this.shuttingDown) return;
-    this.shuttingDown = true;
+    if (this.admission.shuttingDown) return;
+    this.admission.shutDown();
     this.clock.clearInterval(this.sweepTimer);
+    this.unserve();
     const spreadMs = options.spreadMs ?? 30_000;
-    for (const connection of [...this.pending.keys()]) {
-      connection.close(CloseCode.SERVER_SHUTDOWN, formatRetryAfter(this.jitter(1_000, spreadMs)));
-      this.forget(connection);
+    const retryAfterMs = () => this.admission.jitter(1_000, spreadMs);
+    this.handshakes.closeAll(retryAfterMs);
+    for (const session of [...this.sessions.values()]) {
+      const after = retryAfterMs();
+      this.sendTo(session, { type: "bye", reason: "server_shutdown", retryAfterMs: after });
+      this.closeSession(session, CloseCode.SERVER_SHUTDOWN, "server_shutdown", formatRetryAfter(after));
     }
-    const sessions = [...this.sessions.values()];
-    for (const session of sessions) {
-      const retryAfterMs = this.jitter(1_000, spreadMs);
-      this.sendTo(session, { type: "bye", reason: "server_shutdown", retryAfterMs });
-      this.closeSession(
-        session,
-        CloseCode.SERVER_SHUTDOWN,
-        "server_shutdown",
-        formatRetryAfter(retryAfterMs),
-      );
-    }
-    await this.drainPersistence();
-  }
-
-  private jitter(min: number, max: number): number {
-    return Math.round(min + this.random() * Math.max(0, max - min));
-  }
-
-  private readonly writes = new Set<Promise<void>>();
-  /** Each session's online write, which its offline write must follow. */
-  private readonly onlineWrites = new WeakMap<Session, Promise<void>>();
-
-  /** Presence writes are fire-and-forget on the hot path but awaited at shutdown. */
-  private persist(write: () => Promise<unknown>): Promise<void> {
-    const promise: Promise<void> = write()
-      .then(() => undefined)
-      .catch((error: unknown) => this.logger.warn({ err: String(error) }, "presence write failed"))
-      .finally(() => this.writes.delete(promise));
-    this.writes.add(promise);
-    return promise;
-  }
-
-  private async drainPersistence(): Promise<void> {
-    while (this.writes.size > 0) await Promise.all([...this.writes]);
+    await this.presence.drain();
   }
 }

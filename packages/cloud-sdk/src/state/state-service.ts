@@ -6,7 +6,7 @@ import {
   jsonEqual,
   type ReportedPdu,
 } from "@cloudedge/protocol";
-import type { ClusterBus } from "../cluster/cluster-bus.js";
+import type { BusReply, BusRequestOf, ClusterBus } from "../cluster/cluster-bus.js";
 import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
 import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
@@ -81,14 +81,21 @@ export interface StateServiceOptions {
 export class StateService {
   private readonly clock: Clock;
   private readonly perDevice = new KeyedQueue();
+  private readonly unserve: () => void;
 
   constructor(private readonly options: StateServiceOptions) {
     this.clock = options.clock ?? systemClock;
     options.hub.onHandshake((deviceId, hello) => this.handshake(deviceId, hello));
+    this.unserve = options.hub.serve("desired", async (session, request) => this.push(session, request));
     options.hub.on("pdu", (session, pdu) => {
       if (pdu.type === "reported") void this.onReported(session, pdu);
     });
     options.hub.on("online", (session) => void this.catchUp(session));
+  }
+
+  /** Stops serving desired-state pushes for this node's sessions. */
+  close(): void {
+    this.unserve();
   }
 
   async get(deviceId: string): Promise<StateView> {
@@ -155,6 +162,19 @@ export class StateService {
     const base = { reportedVersion: state.reportedVersion, desiredVersion: state.desiredVersion };
     if (hello.desiredVersion === state.desiredVersion) return base;
     return { ...base, desired: { version: state.desiredVersion, patch: state.desired, full: true } };
+  }
+
+  /** A desired change asked through the bus of the node holding the device's session. */
+  private push(session: Session, request: BusRequestOf<"desired">): BusReply {
+    session.desiredVersion = Math.max(session.desiredVersion, request.version);
+    return {
+      ok: session.send({
+        type: "desired",
+        version: request.version,
+        patch: request.patch,
+        ...(request.full ? { full: true } : {}),
+      }),
+    };
   }
 
   /** A desired change that landed between the handshake's read and the session going online. */

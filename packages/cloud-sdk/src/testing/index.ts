@@ -8,6 +8,11 @@
  *   describeStoreContract({ describe, it, beforeEach, afterEach }, "mine", () => openMyStore());
  */
 export { assertInstanceOf, assertMatches } from "./assertions.js";
+export {
+  type ClusterBusCluster,
+  type ClusterBusImplementation,
+  describeClusterBusContract,
+} from "./cluster-bus.contract.js";
 export { describeCommandRepositoryContract } from "./commands.contract.js";
 export { describeDeviceRepositoryContract } from "./devices.contract.js";
 export { describeEventLogRepositoryContract } from "./events.contract.js";
@@ -32,7 +37,3 @@ export { describeStatusRepositoryContract } from "./status.contract.js";
 export { describeStoreLifecycleContract } from "./store.contract.js";
 export { createTeardown, type Teardown, type TeardownOptions } from "./teardown.js";
 export { describeTokenRepositoryContract } from "./tokens.contract.js";
-
-// ClusterBus contract suite (src/testing/cluster-bus.contract.ts, added with the bus contract
-// work): export it here, next to the repository suites, e.g.
-// export { describeClusterBusContract } from "./cluster-bus.contract.js";

@@ -3,6 +3,7 @@ import {
   type BusRequest,
   CloudError,
   type CloudEvent,
+  type ClusterPresence,
   type CommandRecord,
   createMemoryStore,
   LocalClusterBus,
@@ -46,12 +47,13 @@ class PresenceBus extends LocalClusterBus {
     if (answered) return answered;
     return super.request(deviceId, this.onTheWay ? await this.onTheWay(request) : request);
   }
-  async locate(deviceId: string): Promise<string | undefined> {
-    return this.mine.has(deviceId) ? this.nodeId : this.elsewhere.get(deviceId);
-  }
-  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void {
-    this.orphanHandler = handler;
-  }
+  override readonly presence: ClusterPresence = {
+    shared: true,
+    locate: async (deviceId) => (this.mine.has(deviceId) ? this.nodeId : this.elsewhere.get(deviceId)),
+    onOrphaned: (handler) => {
+      this.orphanHandler = handler;
+    },
+  };
   reap(orphan: OrphanedSession): Promise<void> {
     return this.orphanHandler?.(orphan) ?? Promise.resolve();
   }

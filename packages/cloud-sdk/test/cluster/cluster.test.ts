@@ -48,7 +48,7 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
     const agent = new WsAgent(device.id, secret, urls);
     await agent.connect(index);
     await until(
-      async () => (await node(0).bus.locate(device.id)) === node(index).nodeId,
+      async () => (await node(0).bus.presence.locate(device.id)) === node(index).nodeId,
       `${name} announced`,
     );
     return agent;
@@ -135,12 +135,12 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
   it("a device reconnecting to another node replaces its old session there (4004)", async () => {
     const { device, secret } = await node(0).cloud.devices.register({ name: "mover" });
     const first = await WsDevice.connect(node(0).url, { deviceId: device.id, secret });
-    await until(async () => (await node(2).bus.locate(device.id)) === "n0", "held by n0");
+    await until(async () => (await node(2).bus.presence.locate(device.id)) === "n0", "held by n0");
     const second = await WsDevice.connect(node(1).url, { deviceId: device.id, secret });
     expect((await first.device.closed).code).toBe(CloseCode.REPLACED);
     expect(node(0).cloud.hub.session(device.id)).toBeUndefined();
     expect(node(1).cloud.hub.session(device.id)?.id).toBe(second.welcome.sessionId);
-    await until(async () => (await node(2).bus.locate(device.id)) === "n1", "held by n1");
+    await until(async () => (await node(2).bus.presence.locate(device.id)) === "n1", "held by n1");
     const presence = () =>
       events[2]?.filter((e): e is PresenceEvent => e.type === "presence" && e.deviceId === device.id) ?? [];
     await until(() => presence().length === 3, "three presence events on n2");
@@ -184,7 +184,7 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
   it("desired state and revocation reach the device on another node", async () => {
     const { device, secret } = await node(0).cloud.devices.register({ name: "stateful" });
     const { device: ws } = await WsDevice.connect(node(1).url, { deviceId: device.id, secret });
-    await until(async () => (await node(0).bus.locate(device.id)) === "n1", "held by n1");
+    await until(async () => (await node(0).bus.presence.locate(device.id)) === "n1", "held by n1");
     await node(0).cloud.state.patchDesired(device.id, { logLevel: "debug" });
     expect(await ws.next("desired")).toMatchObject({ version: 1, patch: { logLevel: "debug" } });
     await node(2).cloud.devices.rotateSecret(device.id);
@@ -215,7 +215,7 @@ describe("a cluster of three nodes (real NATS, real MariaDB)", () => {
     const agent = new WsAgent(device.id, secret, urls);
     agent.behaviour = "ack-only";
     await agent.connect(0);
-    await until(async () => (await node(1).bus.locate(device.id)) === "n0", "held by n0");
+    await until(async () => (await node(1).bus.presence.locate(device.id)) === "n0", "held by n0");
     const sent = await node(0).cloud.broker.send(device.id, "keep.running", null, { timeoutMs: 20_000 });
     await until(async () => (await node(0).store.commands.get(sent.id))?.status === "DELIVERED", "delivered");
     // Make the device look connected long ago, so start-up reconciliation does look at it.

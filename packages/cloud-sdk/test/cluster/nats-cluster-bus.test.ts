@@ -3,11 +3,14 @@ import { deviceToken, keyToDeviceId } from "../../src/cluster/nats-names.js";
 import type { BusRequest, CloudEvent, OrphanedSession } from "../../src/index.js";
 import type { NatsClusterBus } from "../../src/nats.js";
 import { NatsClusterBus as Bus } from "../../src/nats.js";
-import { NatsTestCluster, until } from "./support/nats-test-server.js";
+import { NatsTestCluster, serveEveryKind, until } from "./support/nats-test-server.js";
 
 const session = (sessionId: string) => ({ sessionId, connectedAt: 1_700_000_000_000 });
 
-/** The NATS ClusterBus on its own, against the real NATS server (JetStream on). */
+/**
+ * What the NATS ClusterBus does beyond the contract (cluster-bus.contract.test.ts runs that):
+ * timeouts, event batching across versions, reaping, names — against the real NATS server.
+ */
 describe("NatsClusterBus (real NATS)", () => {
   let cluster: NatsTestCluster;
   beforeAll(async () => {
@@ -23,73 +26,18 @@ describe("NatsClusterBus (real NATS)", () => {
   async function node(nodeId: string, handle?: (deviceId: string, request: BusRequest) => Promise<boolean>) {
     const bus = await cluster.bus(nodeId);
     const requests: Array<{ deviceId: string; request: BusRequest }> = [];
-    bus.serve(async (deviceId, request) => {
+    serveEveryKind(bus, async (deviceId, request) => {
       requests.push({ deviceId, request });
       return { ok: handle ? await handle(deviceId, request) : true };
     });
     return { bus, requests };
   }
 
-  it("routes a request to the node holding the device; no_responders when none does", async () => {
-    const a = await node("a");
-    const b = await node("b");
-    expect(await a.bus.request("1001", { kind: "deliver" })).toBe("no_responders");
-    await b.bus.hold("1001", session("s-1"));
-    expect(await a.bus.request("1001", { kind: "deliver" })).toEqual({ ok: true });
-    expect(b.requests).toEqual([{ deviceId: "1001", request: { kind: "deliver" } }]);
-    expect(a.requests).toEqual([]);
-    // The holder itself is answered locally, without a round trip.
-    expect(await b.bus.request("1001", { kind: "desired", version: 2, patch: { x: 1 } })).toEqual({
-      ok: true,
-    });
-    await b.bus.release("1001");
-    expect(await a.bus.request("1001", { kind: "deliver" })).toBe("no_responders");
-    expect(await b.bus.request("1001", { kind: "deliver" })).toBe("no_responders");
-  });
-
-  it("a disconnect reaches every node that holds the device while two overlap", async () => {
-    const a = await node("a");
-    const b = await node("b");
-    const c = await node("c");
-    await a.bus.hold("2002", session("old"));
-    await b.bus.hold("2002", session("new"));
-    const request: BusRequest = {
-      kind: "disconnect",
-      closeCode: 4004,
-      reason: "replaced",
-      keepSessionId: "new",
-    };
-    expect(await b.bus.request("2002", request)).toEqual({ ok: true });
-    await until(() => a.requests.length === 1 && b.requests.length === 1, "both holders asked");
-    expect(a.requests[0]?.request).toEqual(request);
-    expect(c.requests).toEqual([]);
-  });
-
   it("a holder that does not answer in time gives {ok: false}, not no_responders", async () => {
     const slow = await node("slow", () => new Promise((resolve) => setTimeout(() => resolve(true), 500)));
     const asker = await node("asker");
     await slow.bus.hold("3003");
     expect(await asker.bus.request("3003", { kind: "deliver" }, 100)).toEqual({ ok: false });
-  });
-
-  it("fans events out to every node's subscribers exactly once, the publisher's own included", async () => {
-    const nodes = await Promise.all(["e1", "e2", "e3"].map((id) => cluster.bus(id)));
-    const seen = nodes.map(() => [] as CloudEvent[]);
-    for (const [i, bus] of nodes.entries()) bus.subscribe((event) => seen[i]?.push(event));
-    const event: CloudEvent = {
-      type: "presence",
-      deviceId: "4004",
-      at: 1,
-      online: true,
-      reason: "connected",
-      sessionId: "s",
-      nodeId: "e1",
-    };
-    await nodes[0]?.publish(event);
-    expect(seen[0]).toEqual([event]); // synchronously, before any network hop
-    await until(() => seen.every((events) => events.length >= 1), "every node saw it");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(seen).toEqual([[event], [event], [event]]);
   });
 
   it("the events of one turn travel as one message, in order; a batch never outgrows the payload limit", async () => {
@@ -162,20 +110,6 @@ describe("NatsClusterBus (real NATS)", () => {
     }
   });
 
-  it("locate names the live holder; a late release never deletes a newer holder's entry", async () => {
-    const a = await node("loc-a");
-    const b = await node("loc-b");
-    expect(await a.bus.locate("5005")).toBeUndefined();
-    await a.bus.hold("5005", session("s-a"));
-    expect(await b.bus.locate("5005")).toBe("loc-a");
-    await b.bus.hold("5005", session("s-b")); // the device moved to b before a noticed
-    await a.bus.release("5005");
-    expect(await a.bus.locate("5005")).toBe("loc-b");
-    expect(await a.bus.request("5005", { kind: "deliver" })).toEqual({ ok: true });
-    await b.bus.release("5005");
-    expect(await a.bus.locate("5005")).toBeUndefined();
-  });
-
   it("reaps the sessions of a node that died without leaving, reporting each once", async () => {
     // A namespace of its own: every node of a real cluster handles orphans, here only these.
     const own = await NatsTestCluster.create();
@@ -190,11 +124,11 @@ describe("NatsClusterBus (real NATS)", () => {
     });
     const survivors = [await own.bus("s1"), await own.bus("s2")];
     const orphans: OrphanedSession[] = [];
-    for (const bus of survivors) bus.onOrphaned(async (orphan) => void orphans.push(orphan));
+    for (const bus of survivors) bus.presence.onOrphaned(async (orphan) => void orphans.push(orphan));
     await doomed.hold("6006", session("sess-6006"));
     await doomed.hold("7007", session("sess-7007"));
     await survivors[0]?.hold("8008", session("sess-8008"));
-    expect(await survivors[1]?.locate("6006")).toBe("doomed");
+    expect(await survivors[1]?.presence.locate("6006")).toBe("doomed");
 
     await connection.close(); // the process is gone: no release, no goodbye
     // Its subscriptions die with its connection at once …
@@ -211,19 +145,10 @@ describe("NatsClusterBus (real NATS)", () => {
       sessionId: "sess-6006",
       connectedAt: 1_700_000_000_000,
     });
-    expect(await survivors[1]?.locate("6006")).toBeUndefined();
-    expect(await survivors[1]?.locate("8008")).toBe("s1");
+    expect(await survivors[1]?.presence.locate("6006")).toBeUndefined();
+    expect(await survivors[1]?.presence.locate("8008")).toBe("s1");
     expect(survivors[0]?.liveNodes.has(doomed.instance)).toBe(false);
     await doomed.close();
-  });
-
-  it("a node leaving gracefully releases what it holds", async () => {
-    const leaving = await cluster.bus("leaving");
-    const other = await cluster.bus("other");
-    await leaving.hold("9009");
-    await leaving.close();
-    expect(await other.locate("9009")).toBeUndefined();
-    expect(await other.request("9009", { kind: "deliver" })).toBe("no_responders");
   });
 
   it("connecting to an unreachable NATS rejects", async () => {

@@ -1,12 +1,19 @@
 import { randomBytes } from "node:crypto";
 import type { KV, NatsConnection } from "nats";
 import { afterEach, describe, expect, it } from "vitest";
-import { openBuckets, type PresenceBuckets, readLast } from "../../src/cluster/nats-buckets.js";
+import {
+  isWrongLastSequence,
+  openBuckets,
+  type PresenceBuckets,
+  readLast,
+} from "../../src/cluster/nats-buckets.js";
 import { encode } from "../../src/cluster/nats-names.js";
 import { NatsPresence } from "../../src/cluster/nats-presence.js";
 import { NatsClusterBus } from "../../src/nats.js";
 import { createTeardown } from "../../src/testing/teardown.js";
+import type { Clock } from "../../src/util/clock.js";
 import { type Logger, silentLogger } from "../../src/util/logger.js";
+import { ManualClock } from "../support/manual-clock.js";
 import { FAST_PRESENCE, NatsTestCluster, until } from "./support/nats-test-server.js";
 
 const session = (sessionId: string) => ({ sessionId, connectedAt: 1_700_000_000_000 });
@@ -57,7 +64,11 @@ describe("NATS presence (real NATS)", () => {
   async function presenceOf(
     cluster: NatsTestCluster,
     nodeId: string,
-    options: { wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets; purgeIntervalMs?: number } = {},
+    options: {
+      wrapBuckets?: (buckets: PresenceBuckets) => PresenceBuckets;
+      purgeIntervalMs?: number;
+      clock?: Clock;
+    } = {},
   ) {
     const nc: NatsConnection = await cluster.connection();
     const presence = await NatsPresence.open(nc, {
@@ -70,6 +81,7 @@ describe("NATS presence (real NATS)", () => {
       logger: silentLogger,
       onStale: async () => undefined,
       wrapBuckets: options.wrapBuckets,
+      ...(options.clock ? { clock: options.clock } : {}),
     });
     cleanups.add(async () => {
       await presence.close();
@@ -96,12 +108,12 @@ describe("NATS presence (real NATS)", () => {
       const stuck = gate();
       cleanups.add(async () => stuck.open());
       const reaped: string[] = [];
-      reaper.onOrphaned(async (orphan) => {
+      reaper.presence.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);
         await stuck.opened;
       });
       const stolen: string[] = [];
-      witness.onOrphaned(async (orphan) => void stolen.push(orphan.deviceId));
+      witness.presence.onOrphaned(async (orphan) => void stolen.push(orphan.deviceId));
       await reaper.hold("101", session("s-101"));
       await witness.hold("102", session("s-102"));
       await doomed.hold("103", session("s-103"));
@@ -116,15 +128,15 @@ describe("NATS presence (real NATS)", () => {
         await sleep(50);
       }
       expect(stolen).toEqual([]);
-      expect(await witness.locate("101")).toBe("a-reaper");
+      expect(await witness.presence.locate("101")).toBe("a-reaper");
 
       stuck.open();
       await until(() => reaped.length === 2, "the doomed node's sessions reaped");
       await sleep(3 * FAST_PRESENCE.heartbeatMs);
       expect(reaped.sort()).toEqual(["103", "104"]); // each once, and nothing of the living
       expect(stolen).toEqual([]);
-      expect(await witness.locate("101")).toBe("a-reaper");
-      expect(await reaper.locate("102")).toBe("b-witness");
+      expect(await witness.presence.locate("101")).toBe("a-reaper");
+      expect(await reaper.presence.locate("102")).toBe("b-witness");
     });
 
     it("checks an instance is still dead right before acting on its entries", async () => {
@@ -139,7 +151,7 @@ describe("NATS presence (real NATS)", () => {
       const held = gate();
       cleanups.add(async () => held.open());
       const reaped: string[] = [];
-      reaper.onOrphaned(async (orphan) => {
+      reaper.presence.onOrphaned(async (orphan) => {
         reaped.push(orphan.deviceId);
         if (orphan.deviceId === "1001") await held.opened;
       });
@@ -154,7 +166,7 @@ describe("NATS presence (real NATS)", () => {
         await sleep(5 * FAST_PRESENCE.heartbeatMs);
         expect(reaped).toEqual(["1001"]);
         expect((await presence.get("1002"))?.operation).toBe("PUT");
-        expect(await reaper.locate("1002")).toBe("ghost");
+        expect(await reaper.presence.locate("1002")).toBe("ghost");
       } finally {
         clearInterval(alive);
       }
@@ -225,8 +237,8 @@ describe("NATS presence (real NATS)", () => {
       const jsm = await admin.jetstreamManager();
       const stream = await jsm.streams.info(`KV_${cluster.prefix}_presence`);
       expect(stream.state.messages).toBe(10);
-      for (const id of ids.slice(10)) expect(await bus.locate(id)).toBe("purger");
-      for (const id of ids.slice(0, 10)) expect(await bus.locate(id)).toBeUndefined();
+      for (const id of ids.slice(10)) expect(await bus.presence.locate(id)).toBe("purger");
+      for (const id of ids.slice(0, 10)) expect(await bus.presence.locate(id)).toBeUndefined();
     });
 
     it("a purge never removes the entry of a device that connected again after its marker was listed", async () => {
@@ -331,6 +343,38 @@ describe("NATS presence (real NATS)", () => {
       expect(entry?.operation).toBe("PUT");
       expect(entry?.json()).toMatchObject({ session: "s-z-2" });
       expect(await node.locate("z")).toBe("holder");
+    });
+  });
+
+  describe("time", () => {
+    it("heartbeats on the injected Clock: the liveness entry carries its time, refreshed only as it advances", async () => {
+      const { cluster, nodes } = await namespace();
+      const start = 1_800_000_000_000;
+      const clock = new ManualClock(start);
+      const presence = await presenceOf(cluster, "timed", { clock });
+      const [instance] = [...presence.liveNodes];
+      const entry = async () => (instance ? await nodes.get(instance) : null);
+      expect((await entry())?.json()).toMatchObject({ node: "timed", at: start });
+      const revision = (await entry())?.revision;
+      await sleep(3 * FAST_PRESENCE.heartbeatMs); // real time alone beats nothing (still within the TTL)
+      expect((await entry())?.revision).toBe(revision);
+      await clock.advance(FAST_PRESENCE.heartbeatMs);
+      await until(
+        async () => (await entry())?.json<{ at: number }>().at === start + FAST_PRESENCE.heartbeatMs,
+        "a heartbeat at the clock's time",
+      );
+    });
+  });
+
+  describe("compare-and-set", () => {
+    it("a delete that lost to a newer revision is told apart by JetStream's error code", async () => {
+      const { presence } = await namespace();
+      const first = await presence.put("cas", encode({ n: 1 }));
+      await presence.put("cas", encode({ n: 2 })); // a newer holder wrote it
+      const lost = await presence.delete("cas", { previousSeq: first }).catch((error: unknown) => error);
+      expect(isWrongLastSequence(lost)).toBe(true);
+      expect(isWrongLastSequence(new Error("wrong last sequence: 1"))).toBe(false);
+      expect((await presence.get("cas"))?.json()).toEqual({ n: 2 });
     });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BusRequest } from "../../src/index.js";
 import { NatsClusterBus } from "../../src/nats.js";
-import { until } from "./support/nats-test-server.js";
+import { serveEveryKind, until } from "./support/nats-test-server.js";
 import { PrivateNats } from "./support/private-nats.js";
 
 /** The bus across a restart of NATS itself, on a nats-server of its own. */
@@ -27,7 +27,7 @@ describe("NatsClusterBus across a NATS restart", () => {
     });
     buses.push(b);
     const requests: BusRequest[] = [];
-    b.serve(async (_deviceId, request) => {
+    serveEveryKind(b, async (_deviceId, request) => {
       requests.push(request);
       return { ok: true };
     });
@@ -48,7 +48,11 @@ describe("NatsClusterBus across a NATS restart", () => {
     expect(await a.bus.request("300", revoke)).toEqual({ ok: true });
     expect(a.requests).toContainEqual(revoke);
     await nats.restart();
-    await until(async () => (await a.bus.locate("300").catch(() => undefined)) === "down-a", "back", 8_000);
+    await until(
+      async () => (await a.bus.presence.locate("300").catch(() => undefined)) === "down-a",
+      "back",
+      8_000,
+    );
   });
 
   it("re-announces what it holds, whether NATS kept its state or lost it", async () => {
@@ -56,7 +60,7 @@ describe("NatsClusterBus across a NATS restart", () => {
     const b = await bus("b", 50);
     await a.bus.hold("42", { sessionId: "sa-42", connectedAt: 1 });
     await a.bus.hold("77", { sessionId: "sa-77", connectedAt: 1 });
-    expect(await b.bus.locate("42")).toBe("a");
+    expect(await b.bus.presence.locate("42")).toBe("a");
 
     // Restart on the same store: the presence bucket survives (or lost its last writes).
     await nats.restart();
@@ -68,13 +72,17 @@ describe("NatsClusterBus across a NATS restart", () => {
       "routing back",
       8_000,
     );
-    await until(async () => (await b.bus.locate("42").catch(() => undefined)) === "a", "42 located", 8_000);
+    await until(
+      async () => (await b.bus.presence.locate("42").catch(() => undefined)) === "a",
+      "42 located",
+      8_000,
+    );
 
     // Restart on an empty store: every bucket is gone and is recreated.
     await nats.restart(true);
     await until(
       () =>
-        b.bus.locate("nobody").then(
+        b.bus.presence.locate("nobody").then(
           () => true,
           () => false,
         ),
@@ -82,7 +90,7 @@ describe("NatsClusterBus across a NATS restart", () => {
       8_000,
     );
     await until(
-      async () => (await b.bus.locate("42").catch(() => undefined)) === "a",
+      async () => (await b.bus.presence.locate("42").catch(() => undefined)) === "a",
       "42 re-announced",
       8_000,
     );

@@ -58,7 +58,7 @@ describe("SIGKILL one hub node of three (child processes, real NATS, real MariaD
       agents.push(agent);
     }
     await until(async () => {
-      const holders = await Promise.all(agents.map((a) => api.bus.locate(a.deviceId)));
+      const holders = await Promise.all(agents.map((a) => api.bus.presence.locate(a.deviceId)));
       return holders.every((h, i) => h === `n${i % 3}`);
     }, "every device announced on its hub");
     // Warm up: a round trip to every device from the API node.
@@ -105,7 +105,7 @@ describe("SIGKILL one hub node of three (child processes, real NATS, real MariaD
     // Every device but the one that went down is back, on the survivors.
     await until(
       async () => {
-        const holders = await Promise.all(targets.map((a) => api.bus.locate(a.deviceId)));
+        const holders = await Promise.all(targets.map((a) => api.bus.presence.locate(a.deviceId)));
         return holders.every((h) => h === "n0" || h === "n1");
       },
       "every device back on a survivor",

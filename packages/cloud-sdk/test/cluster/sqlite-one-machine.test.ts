@@ -37,7 +37,7 @@ describe("two nodes sharing one SQLite file on one machine", () => {
     const { device, secret } = await w0.cloud.devices.register({ name: "shared" });
     const agent = new WsAgent(device.id, secret, () => nodes.map((n) => n.url));
     await agent.connect(1);
-    await until(async () => (await w0.bus.locate(device.id)) === "w1", "held by w1");
+    await until(async () => (await w0.bus.presence.locate(device.id)) === "w1", "held by w1");
     for (const node of nodes) {
       await expect(
         node.cloud.broker.call(device.id, "ping", null, { timeoutMs: 5_000 }),

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { connect, type NatsConnection } from "nats";
+import type { BusHandler, BusRequestKind, ClusterBus } from "../../../src/index.js";
 import { NatsClusterBus, type NatsClusterBusOptions } from "../../../src/nats.js";
 
 /** The test NATS (with JetStream); CI may point elsewhere. Tests FAIL (never skip) when it is unreachable. */
@@ -76,4 +77,12 @@ export async function until<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** Every kind of bus request, for tests that serve them all with one handler. */
+const KINDS: readonly BusRequestKind[] = ["deliver", "desired", "disconnect"];
+
+/** Serves every kind of request on `bus` with one handler (a test's recorder). */
+export function serveEveryKind(bus: ClusterBus, handler: BusHandler): void {
+  for (const kind of KINDS) bus.serve(kind, handler);
 }
