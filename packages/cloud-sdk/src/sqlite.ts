@@ -4,6 +4,7 @@
  */
 
 export { SqliteDb } from "./repos/sqlite/sqlite-db.js";
+export { SQLITE_DIALECT } from "./repos/sqlite/sqlite-dialect.js";
 export { migrateSqlite } from "./repos/sqlite/sqlite-migrate.js";
 export { SQLITE_MIGRATIONS } from "./repos/sqlite/sqlite-migrations.js";
-export { createSqliteStore, type SqliteStoreOptions } from "./repos/sqlite/sqlite-store.js";
+export { createSqliteStore, openSqliteDb, type SqliteStoreOptions } from "./repos/sqlite/sqlite-store.js";

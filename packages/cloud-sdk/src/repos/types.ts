@@ -348,7 +348,8 @@ export interface TokenRepository {
 
 /** A complete store: one implementation of every repository over one database. */
 export interface Store {
-  readonly dialect: "memory" | "sqlite" | "mysql";
+  /** Which backend: `memory`, `sqlite`, `mysql`, or a third-party Dialect's name. */
+  readonly dialect: string;
   readonly devices: DeviceRepository;
   readonly groups: GroupRepository;
   readonly commands: CommandRepository;

@@ -1,8 +1,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SchemaTooNewError, StoreUnavailableError } from "@cloudedge/cloud-sdk";
-import { createSqliteStore, migrateSqlite, SQLITE_MIGRATIONS, SqliteDb } from "@cloudedge/cloud-sdk/sqlite";
+import { SchemaTooNewError, SqlStore, StoreUnavailableError } from "@cloudedge/cloud-sdk";
+import {
+  createSqliteStore,
+  migrateSqlite,
+  openSqliteDb,
+  SQLITE_DIALECT,
+  SQLITE_MIGRATIONS,
+  SqliteDb,
+} from "@cloudedge/cloud-sdk/sqlite";
 import {
   BIG_ID,
   describeSqlDbContract,
@@ -17,6 +24,17 @@ import { vitestHarness } from "../support/vitest-harness.js";
 // The suites and the store both from the built package: one set of error classes.
 // A private in-memory database per test: fresh, migrated, and gone on close.
 describeStoreContract(vitestHarness, "sqlite", () => createSqliteStore({ path: ":memory:" }));
+
+// The Dialect/SqlDb seam as a third-party backend uses it: its own Dialect (here derived from
+// ours) and SqlDb handed to the public SqlStore, held to the same contract.
+describeStoreContract(vitestHarness, "SqlStore over a dialect of its own", async () => {
+  const store = new SqlStore(openSqliteDb({ path: ":memory:" }), {
+    ...SQLITE_DIALECT,
+    name: "sqlite-derived",
+  });
+  expect(store.dialect).toBe("sqlite-derived");
+  return store;
+});
 
 describeSqlDbContract(vitestHarness, "sqlite", async () => {
   const raw = new Database(":memory:");

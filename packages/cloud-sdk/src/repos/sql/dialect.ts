@@ -2,12 +2,14 @@ import type { SqlParam } from "./rows.js";
 
 /**
  * Where the SQL of MySQL / MariaDB and SQLite differs, and only that: the repositories in
- * this folder are written once against it. Each member names the statement or clause it
+ * this folder are written once against it, and a new SQL backend is a Dialect plus a SqlDb
+ * handed to `SqlStore` (docs/architecture.md, "Adding a backend"). Each member names the statement or clause it
  * stands for; fragments are text with `?` placeholders whose parameters the caller binds
  * in the order the doc gives.
  */
 export interface Dialect {
-  readonly name: "mysql" | "sqlite";
+  /** The backend's name (`mysql`, `sqlite`, or a third party's own), reported as `Store.dialect`. */
+  readonly name: string;
   /** ` LIMIT n` for a page; pushes its parameter onto `params` where the driver binds one. */
   limit(count: number, params: SqlParam[]): string;
   /** Appended to a SELECT in a transaction that then writes the row ("" where the transaction holds the write lock). */

@@ -11,7 +11,7 @@ import { SqlTokenRepository } from "./sql-token-repository.js";
 
 /** Every repository over one SQL database; the MySQL and SQLite stores differ only in their SqlDb and Dialect. */
 export class SqlStore implements Store {
-  readonly dialect: Dialect["name"];
+  readonly dialect: string;
   readonly devices: SqlDeviceRepository;
   readonly groups: SqlGroupRepository;
   readonly commands: SqlCommandRepository;

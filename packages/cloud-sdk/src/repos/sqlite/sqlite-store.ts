@@ -15,6 +15,14 @@ export interface SqliteStoreOptions {
 
 /** Opens (creating if needed) a SQLite database file, applies pending migrations and returns its store. */
 export async function createSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  return new SqlStore(openSqliteDb(options), SQLITE_DIALECT);
+}
+
+/**
+ * The database under `createSqliteStore`: opened with the settings its SQL relies on (exact
+ * 64-bit integers, WAL, foreign keys, the `ce_lower` function) and migrated.
+ */
+export function openSqliteDb(options: SqliteStoreOptions): SqliteDb {
   let raw: Database.Database | undefined;
   try {
     raw = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -32,5 +40,5 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
     raw?.close();
     throw mapSqliteError(err);
   }
-  return new SqlStore(new SqliteDb(raw), SQLITE_DIALECT);
+  return new SqliteDb(raw);
 }
