@@ -18,7 +18,6 @@ import {
   type RegisterDeviceInput,
   type TokenScope,
 } from "@cloudedge/cloud-sdk";
-import { isTerminalStatus } from "@cloudedge/protocol";
 
 type Handler = (body: Record<string, unknown>, params: string[]) => Promise<[number, unknown]>;
 interface Route {
@@ -69,12 +68,12 @@ const routes: Route[] = [
     method: "POST",
     pattern: /^\/devices\/(\d+)\/commands$/,
     scope: "write",
+    // As the reference server's `wait`: the outcome, or 504 (result_timeout or
+    // delivery_timeout, with the commandId) when none came in time.
     handler: async (body, [id]) => {
       const { method, params, timeoutMs } = body as { method: string; params?: unknown; timeoutMs?: number };
-      const command = await cloud.broker.sendAndWait(id as string, method, params ?? null, {
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      });
-      return [isTerminalStatus(command.status) ? 200 : 504, command];
+      const options = timeoutMs !== undefined ? { timeoutMs } : {};
+      return [200, await cloud.broker.execute(id as string, method, params ?? null, options)];
     },
   },
 ];
