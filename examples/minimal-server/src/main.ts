@@ -68,13 +68,12 @@ const routes: Route[] = [
     method: "POST",
     pattern: /^\/devices\/(\d+)\/commands$/,
     scope: "write",
+    // As the reference server's `wait`: the outcome, or 504 (result_timeout or
+    // delivery_timeout, with the commandId) when none came in time.
     handler: async (body, [id]) => {
       const { method, params, timeoutMs } = body as { method: string; params?: unknown; timeoutMs?: number };
-      // A wait that ends before the outcome throws CommandWaitTimeoutError: 504 with the command id.
-      const command = await cloud.broker.execute(id as string, method, params ?? null, {
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      });
-      return [200, command];
+      const options = timeoutMs !== undefined ? { timeoutMs } : {};
+      return [200, await cloud.broker.execute(id as string, method, params ?? null, options)];
     },
   },
 ];

@@ -90,6 +90,25 @@ describe("the minimal server (a process, real HTTP and WebSocket)", () => {
     expect((await api("GET", `/devices/${id}`)).body).toMatchObject({ id, online: true, status: null });
   });
 
+  it("answers 504 with the command id when no outcome came in time, as the reference server does", async () => {
+    const { body } = await api("POST", "/devices", { name: "drops-off" });
+    const ws = `${url.replace(/^http/, "ws")}/ws`;
+    const client = new EdgeClient({ url: ws, deviceId: body.id, secret: body.secret });
+    clients.push(client);
+    client.handle("hang", () => new Promise(() => {}));
+    await client.start();
+    await expect.poll(() => client.online, { timeout: 10_000 }).toBe(true);
+    // Sent, then the device is gone: requeued, and its deadline passes with no outcome.
+    const answer = api("POST", `/devices/${body.id}/commands`, { method: "hang", timeoutMs: 1_000 });
+    await expect.poll(async () => (await api("GET", `/devices/${body.id}`)).body.online).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await client.close();
+    expect(await answer).toMatchObject({
+      status: 504,
+      body: { code: expect.stringMatching(/^(delivery|result)_timeout$/), commandId: expect.any(String) },
+    });
+  });
+
   it("answers the SDK's errors with their status and code, and refuses requests without a token", async () => {
     expect(await api("GET", "/devices/123")).toEqual({
       status: 404,

@@ -60,6 +60,7 @@ export class Cloud {
   readonly events = new EventEmitter<{ event: (event: CloudEvent) => void }>();
   private readonly servers: HubWebSocketServer[] = [];
   private readonly unsubscribe: () => void;
+  private readonly offOrphaned: () => void;
   private readonly retentionTimer: unknown;
   private readonly clock: Clock;
 
@@ -129,7 +130,7 @@ export class Cloud {
       ),
     );
     this.unsubscribe = this.bus.subscribe((event) => this.events.emit("event", event));
-    this.bus.presence.onOrphaned((orphan) => this.orphaned(orphan));
+    this.offOrphaned = this.bus.presence.onOrphaned((orphan) => this.orphaned(orphan));
     const retentionMs = options.eventRetentionMs ?? 30 * 86_400_000;
     const commandRetentionMs = options.commandRetentionMs ?? 30 * 86_400_000;
     this.retentionTimer = clock.setInterval(() => {
@@ -223,6 +224,8 @@ export class Cloud {
   /** Graceful shutdown: bye to every device with jittered retry-after, flush pending writes. */
   async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
     this.clock.clearInterval(this.retentionTimer);
+    // The bus may outlive this Cloud (the caller owns it): a closed Cloud takes no orphans.
+    this.offOrphaned();
     this.broker.close();
     this.state.close();
     await this.hub.close(options);

@@ -84,6 +84,21 @@ describe("reported state", () => {
     expect(await cloud.state.get(device.id)).toMatchObject({ reported: { fw: "2.0" }, reportedVersion: 5 });
   });
 
+  it("a closed state service leaves the hub's sessions alone: no reported state taken, no desired pushed", async () => {
+    const { cloud, online } = await setup();
+    const { device, conn } = await online();
+    cloud.state.close();
+    conn.sendPdu({ type: "reported", version: 1, patch: { fw: "1.0" } });
+    await cloud.state.patchDesired(device.id, { a: 1 });
+    await settle(10);
+    expect(await cloud.state.get(device.id)).toMatchObject({
+      reported: {},
+      reportedVersion: 0,
+      desiredVersion: 1,
+    });
+    expect(conn.of("desired")).toEqual([]);
+  });
+
   it("shows the delta: what desired asks that reported does not show", async () => {
     expect(stateDelta({ a: 1, b: { c: 2, d: 3 }, e: [1] }, { a: 1, b: { c: 2, d: 4 }, f: 1 })).toEqual({
       b: { d: 3 },

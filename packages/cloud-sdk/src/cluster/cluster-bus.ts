@@ -63,8 +63,11 @@ export interface ClusterPresence {
   readonly shared: boolean;
   /** The node id of the live node holding the device, if any (this one included). */
   locate(deviceId: string): Promise<string | undefined>;
-  /** Registers a handler called once, cluster-wide, for each session whose node died holding it. */
-  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void;
+  /**
+   * Registers a handler called once, cluster-wide, for each session whose node died holding
+   * it. Returns the function that removes it (a closed Cloud must not act on orphans).
+   */
+  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): () => void;
 }
 
 /**

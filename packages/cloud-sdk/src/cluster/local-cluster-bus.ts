@@ -22,7 +22,7 @@ export class LocalClusterBus implements ClusterBus {
   readonly presence: ClusterPresence = {
     shared: false,
     locate: async (deviceId) => (this.held.has(deviceId) ? this.nodeId : undefined),
-    onOrphaned: (_handler: (orphan: OrphanedSession) => Promise<void>) => {},
+    onOrphaned: (_handler: (orphan: OrphanedSession) => Promise<void>) => () => {},
   };
 
   constructor(readonly nodeId = "local") {}

@@ -58,7 +58,7 @@ export class NatsPresence implements ClusterPresence {
   private readonly entries: OwnEntries;
   private readonly capabilities: NodeCapabilities;
   private readonly chores: LeaderChores;
-  private readonly orphanHandlers: Array<(orphan: OrphanedSession) => Promise<void>> = [];
+  private readonly orphanHandlers = new Set<(orphan: OrphanedSession) => Promise<void>>();
   private live: ReadonlySet<string> = new Set();
   /** We have the smallest live id: reaping and purging are ours. */
   private leader = false;
@@ -127,8 +127,11 @@ export class NatsPresence implements ClusterPresence {
     return this.capabilities.everyLiveNodeCan(capability);
   }
 
-  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): void {
-    this.orphanHandlers.push(handler);
+  onOrphaned(handler: (orphan: OrphanedSession) => Promise<void>): () => void {
+    // Wrapped: the same function registered twice is two registrations, removed one by one.
+    const registered = (orphan: OrphanedSession) => handler(orphan);
+    this.orphanHandlers.add(registered);
+    return () => this.orphanHandlers.delete(registered);
   }
 
   /** This instance holds the device's session now. Resolves once written (never rejects). */
@@ -226,7 +229,7 @@ export class NatsPresence implements ClusterPresence {
   }
 
   private async report(orphan: OrphanedSession): Promise<void> {
-    for (const handler of this.orphanHandlers) {
+    for (const handler of [...this.orphanHandlers]) {
       await handler(orphan).catch((error: unknown) =>
         this.options.logger.warn({ deviceId: orphan.deviceId, err: String(error) }, "orphan handler failed"),
       );

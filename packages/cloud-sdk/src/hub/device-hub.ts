@@ -133,8 +133,8 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
    * Adds to what `welcome` says: each contributor (the state service: desired/reported
    * versions) returns its part, merged in registration order over the defaults.
    */
-  onHandshake(contributor: HandshakeContributor): void {
-    this.handshakes.contribute(contributor);
+  onHandshake(contributor: HandshakeContributor): () => void {
+    return this.handshakes.contribute(contributor);
   }
 
   /** The live session of a device on this node. */

@@ -65,7 +65,7 @@ type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string
  */
 export class Handshakes {
   private readonly pending = new Map<DeviceConnection, Pending>();
-  private readonly contributors: HandshakeContributor[] = [];
+  private readonly contributors = new Set<HandshakeContributor>();
 
   constructor(private readonly options: HandshakesOptions) {}
 
@@ -74,8 +74,11 @@ export class Handshakes {
   }
 
   /** Adds a contributor to what `welcome` says (merged in registration order over the defaults). */
-  contribute(contributor: HandshakeContributor): void {
-    this.contributors.push(contributor);
+  contribute(contributor: HandshakeContributor): () => void {
+    // Wrapped: the same function given twice is two contributions, removed one by one.
+    const registered: HandshakeContributor = (deviceId, hello) => contributor(deviceId, hello);
+    this.contributors.add(registered);
+    return () => this.contributors.delete(registered);
   }
 
   /** A connection admitted: its hello is due within the deadline. */
@@ -165,7 +168,7 @@ export class Handshakes {
   }
 
   private async state(deviceId: string, hello: HelloPdu): Promise<HandshakeState> {
-    const parts = await Promise.all(this.contributors.map((contribute) => contribute(deviceId, hello)));
+    const parts = await Promise.all([...this.contributors].map((contribute) => contribute(deviceId, hello)));
     return Object.assign({ reportedVersion: 0, desiredVersion: hello.desiredVersion }, ...parts);
   }
 

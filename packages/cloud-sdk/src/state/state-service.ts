@@ -10,7 +10,7 @@ import type { BusReply, BusRequestOf, ClusterBus } from "../cluster/cluster-bus.
 import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
 import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
-import type { DeviceHub, HandshakeState } from "../hub/device-hub.js";
+import type { DeviceHub, DeviceHubEvents, HandshakeState } from "../hub/device-hub.js";
 import type { Session } from "../hub/session.js";
 import type { DeviceState, Store } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
@@ -81,21 +81,32 @@ export interface StateServiceOptions {
 export class StateService {
   private readonly clock: Clock;
   private readonly perDevice = new KeyedQueue();
-  private readonly unserve: () => void;
+  /** Undoes each hookup into the hub (see `close`). */
+  private readonly unhook: Array<() => void>;
 
   constructor(private readonly options: StateServiceOptions) {
     this.clock = options.clock ?? systemClock;
-    options.hub.onHandshake((deviceId, hello) => this.handshake(deviceId, hello));
-    this.unserve = options.hub.serve("desired", async (session, request) => this.push(session, request));
-    options.hub.on("pdu", (session, pdu) => {
+    const { hub } = options;
+    const onPdu: DeviceHubEvents["pdu"] = (session, pdu) => {
       if (pdu.type === "reported") void this.onReported(session, pdu);
-    });
-    options.hub.on("online", (session) => void this.catchUp(session));
+    };
+    const onOnline: DeviceHubEvents["online"] = (session) => void this.catchUp(session);
+    hub.on("pdu", onPdu);
+    hub.on("online", onOnline);
+    this.unhook = [
+      hub.onHandshake((deviceId, hello) => this.handshake(deviceId, hello)),
+      hub.serve("desired", async (session, request) => this.push(session, request)),
+      () => hub.off("pdu", onPdu),
+      () => hub.off("online", onOnline),
+    ];
   }
 
-  /** Stops serving desired-state pushes for this node's sessions. */
+  /**
+   * Unhooks from the hub, which may live on: no more welcome state, desired pushes,
+   * reported state or catch-up for this node's sessions.
+   */
   close(): void {
-    this.unserve();
+    for (const undo of this.unhook.splice(0)) undo();
   }
 
   async get(deviceId: string): Promise<StateView> {

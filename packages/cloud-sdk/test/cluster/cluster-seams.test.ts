@@ -24,7 +24,7 @@ class PresenceBus extends LocalClusterBus {
   /** Devices other nodes hold, with the node. */
   readonly elsewhere = new Map<string, string>();
   private readonly mine = new Set<string>();
-  private orphanHandler: ((orphan: OrphanedSession) => Promise<void>) | undefined;
+  private readonly orphanHandlers = new Set<(orphan: OrphanedSession) => Promise<void>>();
 
   override async hold(deviceId: string): Promise<void> {
     this.mine.add(deviceId);
@@ -51,11 +51,12 @@ class PresenceBus extends LocalClusterBus {
     shared: true,
     locate: async (deviceId) => (this.mine.has(deviceId) ? this.nodeId : this.elsewhere.get(deviceId)),
     onOrphaned: (handler) => {
-      this.orphanHandler = handler;
+      this.orphanHandlers.add(handler);
+      return () => this.orphanHandlers.delete(handler);
     },
   };
-  reap(orphan: OrphanedSession): Promise<void> {
-    return this.orphanHandler?.(orphan) ?? Promise.resolve();
+  async reap(orphan: OrphanedSession): Promise<void> {
+    for (const handler of this.orphanHandlers) await handler(orphan);
   }
 }
 
@@ -325,6 +326,21 @@ describe("presence in a cluster", () => {
     await cloud.eventLog.flush();
     const log = await store.events.list(device.id, { kinds: ["disconnected"] });
     expect(log.items[0]).toMatchObject({ reason: "connection_lost" });
+  });
+
+  it("a closed Cloud takes no orphans from the bus it leaves behind", async () => {
+    const store = createMemoryStore();
+    const bus = new PresenceBus("here");
+    const { cloud } = await setup(store, bus);
+    const { device } = await cloud.devices.register({ name: "d" });
+    await store.devices.setPresence(device.id, { online: true, connectedAt: 1, lastSeenAt: 2 });
+    await cloud.close({ graceMs: 0 });
+    clouds = clouds.filter((c) => c !== cloud);
+    const announced: CloudEvent[] = [];
+    bus.subscribe((event) => announced.push(event));
+    await bus.reap({ deviceId: device.id, nodeId: "dead", sessionId: "s-1", connectedAt: 1 });
+    expect((await store.devices.get(device.id))?.online).toBe(true);
+    expect(announced).toEqual([]);
   });
 
   it("an orphan that is back on another node is left alone", async () => {
