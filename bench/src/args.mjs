@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 export const SCENARIOS = ["capacity", "heartbeat", "rpc", "storm", "status", "cluster", "fleet"];
 
 export const USAGE = `usage: npm run bench -- <${[...SCENARIOS, "all"].join("|")}> [options]
-  --devices N        devices (default: 19000; status: 2000)
+  --devices N        devices (default: the open-files limit less 1,000, 19000 at 20,000; status: 2000)
   --rate R           fixed rate instead of the scenario's ramp (rpc: commands/s, heartbeat: pings/s,
                      status: reports/s); rpc also takes a list: --rate 500,2000,5000
   --duration S       seconds measured per step (default 5)

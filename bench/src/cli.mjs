@@ -14,6 +14,7 @@ import { heartbeat } from "./scenarios/heartbeat.mjs";
 import { rpc } from "./scenarios/rpc.mjs";
 import { status } from "./scenarios/status.mjs";
 import { storm } from "./scenarios/storm.mjs";
+import { maxSessionsPerProcess } from "./servers/reference-server.mjs";
 import { profiling } from "./servers.mjs";
 import { progress } from "./util.mjs";
 
@@ -46,7 +47,7 @@ async function main() {
   for (const name of scenarios) {
     const started = Date.now();
     const options = {
-      devices: cli.devices ?? DEFAULT_DEVICES[name] ?? 19_000,
+      devices: cli.devices ?? DEFAULT_DEVICES[name] ?? maxSessionsPerProcess(),
       rates: cli.rates,
       durationS: cli.durationS,
       heartbeatMs: cli.heartbeatMs,

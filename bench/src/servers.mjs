@@ -2,6 +2,7 @@
 import { hashSecret } from "@cloudedge/cloud-sdk";
 import { FLEET_SECRET } from "./fleet-ids.mjs";
 import { spawnReady } from "./ipc.mjs";
+import { maxSessionsPerProcess } from "./servers/reference-server.mjs";
 
 const SERVER_ARGV = ["--expose-gc", "--max-old-space-size=8192"];
 let secretHash;
@@ -30,7 +31,7 @@ export async function startHub(options) {
         ? { hubOptions: JSON.parse(process.env.CLOUDEDGE_BENCH_HUB_OPTIONS) }
         : {}),
       ...options,
-      maxSessions: Math.max(19_000, options.devices + 100),
+      maxSessions: Math.max(maxSessionsPerProcess(), options.devices + 100),
       secretHash,
     },
     [...SERVER_ARGV, ...profiling.execArgv],
