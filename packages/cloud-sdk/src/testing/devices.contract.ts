@@ -6,6 +6,7 @@ import { describeDeviceListContract } from "./device-list.contract.js";
 import { describeDevicePresenceContract } from "./device-presence.contract.js";
 import {
   BIG_ID,
+  eachStore,
   expectCloudError,
   type MakeStore,
   newDevice,
@@ -22,14 +23,11 @@ export function describeDeviceRepositoryContract(
   name: string,
   makeStore: MakeStore,
 ): void {
-  const { describe, it, beforeEach, afterEach } = harness;
+  const { describe, it } = harness;
   describe(`${name}: DeviceRepository`, () => {
     let store: Store;
-    beforeEach(async () => {
-      store = await makeStore();
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStore(harness, makeStore, (s) => {
+      store = s;
     });
 
     describe("create and read", () => {

@@ -33,21 +33,29 @@ export async function seedDevice(store: Store, overrides: Partial<NewDevice> = {
   return (await store.devices.create(newDevice(overrides))).id;
 }
 
+/** Per test: a fresh store, handed to `use` (which may seed it), and closed afterwards. */
+export function eachStore(
+  harness: TestHarness,
+  makeStore: MakeStore,
+  use: (store: Store) => void | Promise<void>,
+): void {
+  let store: Store | undefined;
+  harness.beforeEach(async () => {
+    store = await makeStore();
+    await use(store);
+  });
+  harness.afterEach(async () => {
+    await store?.close();
+  });
+}
+
 /** Per test: a fresh store with one seeded device, handed to `use`, and closed afterwards. */
 export function eachStoreWithDevice(
   harness: TestHarness,
   makeStore: MakeStore,
   use: (store: Store, device: string) => void,
 ): void {
-  const { beforeEach, afterEach } = harness;
-  let store: Store | undefined;
-  beforeEach(async () => {
-    store = await makeStore();
-    use(store, await seedDevice(store));
-  });
-  afterEach(async () => {
-    await store?.close();
-  });
+  eachStore(harness, makeStore, async (store) => use(store, await seedDevice(store)));
 }
 
 /** Awaits a promise that must reject and returns what it rejected with. */

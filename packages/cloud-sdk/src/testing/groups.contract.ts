@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { ConflictError, ValidationError } from "../errors.js";
 import type { Store } from "../repos/index.js";
 import { assertInstanceOf, assertMatches } from "./assertions.js";
-import { expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
+import { eachStore, expectCloudError, type MakeStore, nextId, seedDevice, T0 } from "./fixtures.js";
 import type { TestHarness } from "./harness.js";
 
 /** The GroupRepository contract every store implementation must meet. */
@@ -11,14 +11,11 @@ export function describeGroupRepositoryContract(
   name: string,
   makeStore: MakeStore,
 ): void {
-  const { describe, it, beforeEach, afterEach } = harness;
+  const { describe, it } = harness;
   describe(`${name}: GroupRepository`, () => {
     let store: Store;
-    beforeEach(async () => {
-      store = await makeStore();
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStore(harness, makeStore, (s) => {
+      store = s;
     });
 
     const createGroup = (groupName: string, id = nextId()) =>

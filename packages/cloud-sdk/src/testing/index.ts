@@ -18,6 +18,7 @@ export { describeDeviceRepositoryContract } from "./devices.contract.js";
 export { describeEventLogRepositoryContract } from "./events.contract.js";
 export {
   BIG_ID,
+  eachStore,
   eachStoreWithDevice,
   expectCloudError,
   type MakeStore,

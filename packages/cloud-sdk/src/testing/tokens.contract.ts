@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { ConflictError } from "../errors.js";
 import type { ApiToken, Store } from "../repos/index.js";
-import { expectCloudError, type MakeStore, nextId, T0 } from "./fixtures.js";
+import { eachStore, expectCloudError, type MakeStore, nextId, T0 } from "./fixtures.js";
 import type { TestHarness } from "./harness.js";
 
 /** The TokenRepository contract every store implementation must meet. */
@@ -10,14 +10,11 @@ export function describeTokenRepositoryContract(
   name: string,
   makeStore: MakeStore,
 ): void {
-  const { describe, it, beforeEach, afterEach } = harness;
+  const { describe, it } = harness;
   describe(`${name}: TokenRepository`, () => {
     let store: Store;
-    beforeEach(async () => {
-      store = await makeStore();
-    });
-    afterEach(async () => {
-      await store.close();
+    eachStore(harness, makeStore, (s) => {
+      store = s;
     });
 
     const hash = (n: number) => n.toString(16).padStart(64, "0");
