@@ -20,6 +20,7 @@ export const CloudErrorCode = {
   NOT_FOUND: "not_found",
   DEVICE_NOT_FOUND: "device_not_found",
   COMMAND_NOT_FOUND: "command_not_found",
+  NO_STATUS: "no_status",
   GROUP_NOT_FOUND: "group_not_found",
   CONFLICT: "conflict",
   DEVICE_EXISTS: "device_exists",

@@ -135,6 +135,15 @@ describe("status ingest", () => {
     conn.sendPdu({ type: "status", ts: clock.now(), data: { uptimeS: 5 } });
     expect(await cloud.status.history(device.id)).toHaveLength(1);
   });
+
+  it("current: the latest report; 404 device_not_found for an unknown device, no_status before any report", async () => {
+    const { cloud, online, clock } = await setup();
+    const { device, conn } = await online();
+    await expect(cloud.status.current(device.id)).rejects.toMatchObject({ status: 404, code: "no_status" });
+    await expect(cloud.status.current("123")).rejects.toMatchObject({ status: 404, code: "device_not_found" });
+    conn.sendPdu({ type: "status", ts: clock.now(), data: { uptimeS: 7 } });
+    expect((await cloud.status.current(device.id)).data).toEqual({ uptimeS: 7 });
+  });
 });
 
 describe("event log", () => {

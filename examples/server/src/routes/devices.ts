@@ -1,4 +1,4 @@
-import { type CloudErrorCode, NotFoundError, type StatusRecord } from "@cloudedge/cloud-sdk";
+import type { StatusRecord } from "@cloudedge/cloud-sdk";
 import { Type } from "@sinclair/typebox";
 import type { AppDeps } from "../context.js";
 import { pageOf, type Route } from "../http/route.js";
@@ -154,10 +154,7 @@ export function deviceRoutes(deps: AppDeps): Route[] {
         404: { description: "No such device, or no status yet (code no_status)." },
       },
       handler: async (ctx, { params }) => {
-        const { status } = await cloud.devices.view(params["id"] as string);
-        if (!status)
-          throw new NotFoundError("no_status" as CloudErrorCode, "the device has not reported a status yet");
-        ctx.body = statusBody(status);
+        ctx.body = statusBody(await cloud.status.current(params["id"] as string));
       },
     },
     {

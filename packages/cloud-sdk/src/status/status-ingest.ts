@@ -85,11 +85,21 @@ export class StatusIngest {
     return this.latestByDevice.get(deviceId) ?? (await this.options.store.status.latest(deviceId));
   }
 
+  /**
+   * The latest report of a device that must exist: NotFoundError `device_not_found` for an
+   * unknown device, `no_status` for one that has not reported yet.
+   */
+  async current(deviceId: string): Promise<StatusRecord> {
+    await this.requireDevice(deviceId);
+    const status = await this.latest(deviceId);
+    if (!status)
+      throw new NotFoundError(CloudErrorCode.NO_STATUS, "the device has not reported a status yet");
+    return status;
+  }
+
   /** History in a time range; pending writes are flushed first so nothing received is missing. */
   async history(deviceId: string, query: StatusHistoryQuery = {}): Promise<StatusRecord[]> {
-    if (!(await this.options.store.devices.get(deviceId))) {
-      throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
-    }
+    await this.requireDevice(deviceId);
     await this.writer.flush();
     return this.options.store.status.history(deviceId, query);
   }
@@ -102,6 +112,11 @@ export class StatusIngest {
       maxAgeMs: retention.maxAgeMs ?? 30 * 86_400_000,
       maxRowsPerDevice: retention.maxRowsPerDevice ?? 100_000,
     });
+  }
+
+  private async requireDevice(deviceId: string): Promise<void> {
+    if (!(await this.options.store.devices.get(deviceId)))
+      throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
   }
 
   /** Forgets a deleted device's latest report (DeviceService.delete has every node do it). */
