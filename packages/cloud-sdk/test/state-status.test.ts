@@ -140,7 +140,10 @@ describe("status ingest", () => {
     const { cloud, online, clock } = await setup();
     const { device, conn } = await online();
     await expect(cloud.status.current(device.id)).rejects.toMatchObject({ status: 404, code: "no_status" });
-    await expect(cloud.status.current("123")).rejects.toMatchObject({ status: 404, code: "device_not_found" });
+    await expect(cloud.status.current("123")).rejects.toMatchObject({
+      status: 404,
+      code: "device_not_found",
+    });
     conn.sendPdu({ type: "status", ts: clock.now(), data: { uptimeS: 7 } });
     expect((await cloud.status.current(device.id)).data).toEqual({ uptimeS: 7 });
   });
