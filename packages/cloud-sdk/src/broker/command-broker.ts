@@ -166,7 +166,8 @@ export class CommandBroker {
     const { ttlMs, groupId } = options;
     const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
     onId?.(command.id);
-    return routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
+    // `return await`: resolving with a promise would cost a thenable job and two more ticks.
+    return await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
   }
 
   /** Resolves with the command once terminal, or as it stands when `timeoutMs` passes. */

@@ -18,9 +18,18 @@ export class BusHandlers {
     };
   }
 
-  /** Hands the request to its kind's handler; `{ok: false}` when no one serves that kind. */
+  /**
+   * Hands the request to its kind's handler; `{ok: false}` when no one serves that kind.
+   * Never throws: a handler that throws instead of rejecting is turned into a rejection
+   * (handlers are not wrapped in async functions, to save a promise hop per request).
+   */
   handle(deviceId: string, request: BusRequest): Promise<BusReply> {
     const handler = this.handlers.get(request.kind);
-    return handler ? handler(deviceId, request) : Promise.resolve({ ok: false });
+    if (!handler) return Promise.resolve({ ok: false });
+    try {
+      return handler(deviceId, request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 }

@@ -11,6 +11,8 @@ import type {
 } from "./cluster-bus.js";
 
 /** The ClusterBus of a single process: everything stays in memory. */
+
+const PUBLISHED: Promise<void> = Promise.resolve();
 export class LocalClusterBus implements ClusterBus {
   private readonly listeners = new Set<(event: CloudEvent) => void>();
   private readonly held = new Set<string>();
@@ -27,7 +29,8 @@ export class LocalClusterBus implements ClusterBus {
 
   constructor(readonly nodeId = "local") {}
 
-  async publish(event: CloudEvent): Promise<void> {
+  // Not async: every command change is published, and one settled promise serves them all.
+  publish(event: CloudEvent): Promise<void> {
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -35,6 +38,7 @@ export class LocalClusterBus implements ClusterBus {
         // A failing subscriber must not stop the others (or the publisher).
       }
     }
+    return PUBLISHED;
   }
 
   subscribe(listener: (event: CloudEvent) => void): () => void {
@@ -54,8 +58,9 @@ export class LocalClusterBus implements ClusterBus {
     this.held.delete(deviceId);
   }
 
-  async request(deviceId: string, request: BusRequest): Promise<BusReply | "no_responders"> {
-    if (!this.held.has(deviceId)) return "no_responders";
+  // Not async: the handler's promise is handed back as it is, one hop fewer per command.
+  request(deviceId: string, request: BusRequest): Promise<BusReply | "no_responders"> {
+    if (!this.held.has(deviceId)) return Promise.resolve("no_responders");
     return this.handlers.handle(deviceId, request);
   }
 

@@ -123,9 +123,10 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
    * Like `ClusterBus.serve`, a second handler for a kind is refused.
    */
   serve<K extends BusRequestKind>(kind: K, handler: SessionRequestHandler<K>): () => void {
-    return this.options.bus.serve(kind, async (deviceId, request) => {
+    // Not async (one promise hop fewer on every delivery): the handler's promise as it is.
+    return this.options.bus.serve(kind, (deviceId, request) => {
       const session = this.sessions.get(deviceId);
-      return session ? handler(session, request) : { ok: false };
+      return session ? handler(session, request) : Promise.resolve({ ok: false });
     });
   }
 

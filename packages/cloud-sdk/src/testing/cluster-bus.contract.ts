@@ -145,6 +145,19 @@ export function describeClusterBusContract(
         assert.deepEqual(await bus.request("202", { kind: "desired", version: 1, patch: {} }), { ok: false });
       });
 
+      it("a handler that throws makes the request reject; request itself never throws", async () => {
+        const bus = await cluster.node("rq-throws");
+        bus.serve("deliver", () => {
+          throw new Error("boom");
+        });
+        await bus.hold("204", held("s-204"));
+        let pending: Promise<unknown> = Promise.resolve();
+        assert.doesNotThrow(() => {
+          pending = bus.request("204", { kind: "deliver" });
+        });
+        await assert.rejects(pending, /boom/);
+      });
+
       it("refuses a second handler for a kind, and takes a new one once the first stopped serving", async () => {
         const bus = await cluster.node("rq-twice");
         const stop = bus.serve("deliver", async () => ({ ok: false }));

@@ -8,14 +8,13 @@ export class KeyedQueue {
   run<T>(key: string, task: () => Promise<T>): Promise<T> {
     const previous = this.tails.get(key) ?? Promise.resolve();
     const next = previous.then(task, task);
-    const tail = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
+    // The tail settles (never rejects) once the task has, forgetting the key if nothing
+    // queued behind it: two promises per task, on the path of every ack and result.
+    const settled = (): void => {
       if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
+    };
+    const tail: Promise<void> = next.then(settled, settled);
+    this.tails.set(key, tail);
     return next;
   }
 
