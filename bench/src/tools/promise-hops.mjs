@@ -5,7 +5,8 @@
 // unlike CPU time on a shared machine — so two trees compare exactly:
 //   node bench/src/tools/promise-hops.mjs [ROOT] [--calls N] [--sites]
 // ROOT: a checkout whose packages are built (default: this one); --sites also lists
-// where the promises are created (the two innermost frames), per call.
+// where the promises are created (the two innermost frames), per call. Also prints the
+// CPU time per call (hub and device in this one process) — that one is noisy.
 import { createHook } from "node:async_hooks";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
@@ -58,6 +59,16 @@ const counts = {};
 const sites = new Map();
 let counting = false;
 let inHook = false;
+const run = async (n) => {
+  for (let i = 0; i < n; i++) await cloud.broker.call("1001", "bench.echo", { i }, { timeoutMs: 10_000 });
+};
+await run(500); // warm-up, not counted
+// CPU per call before any hook exists (async_hooks slow promises down); noisy on a shared machine.
+const cpuBefore = process.cpuUsage();
+await run(calls);
+const cpu = process.cpuUsage(cpuBefore);
+const cpuPerCallUs = Math.round(((cpu.user + cpu.system) / calls) * 10) / 10;
+
 createHook({
   init(_id, type) {
     if (!counting || inHook) return;
@@ -82,19 +93,12 @@ createHook({
   },
 }).enable();
 
-const run = async (n) => {
-  for (let i = 0; i < n; i++) await cloud.broker.call("1001", "bench.echo", { i }, { timeoutMs: 10_000 });
-};
-await run(500); // warm-up, not counted
 counting = true;
 await run(calls);
 counting = false;
 const per = (n) => Math.round((n / calls) * 100) / 100;
-console.log(
-  `${root}: per call ${Object.entries(counts)
-    .map(([type, n]) => `${type} ${per(n)}`)
-    .join(", ")}`,
-);
+const created = Object.entries(counts).map(([type, n]) => `${type} ${per(n)}`);
+console.log(`${root}: per call ${created.join(", ")}; cpu ${cpuPerCallUs} µs (hub and device)`);
 if (values.sites)
   for (const [site, n] of [...sites].sort((a, b) => b[1] - a[1]))
     if (per(n) >= 0.1) console.log(`  ${per(n)}\t${site}`);
