@@ -33,6 +33,8 @@ export function defineMachine<S extends string, E extends string>(
 ): StateMachine<S, E> {
   const next = (state: S, event: E): S | undefined =>
     Object.hasOwn(table, state) && Object.hasOwn(table[state], event) ? table[state][event] : undefined;
+  // Looked up on every command change: computed once, not an Object.keys array per call.
+  const terminal = new Set(states.filter((state) => Object.keys(table[state] ?? {}).length === 0));
   return {
     name,
     states,
@@ -44,6 +46,6 @@ export function defineMachine<S extends string, E extends string>(
       if (to === undefined) throw new IllegalTransitionError(name, state, event);
       return to;
     },
-    isTerminal: (state) => Object.keys(table[state] ?? {}).length === 0,
+    isTerminal: (state) => terminal.has(state) || !Object.hasOwn(table, state),
   };
 }
