@@ -96,7 +96,10 @@ async function outage(
     .toBe(0);
   const msToDrained = Math.round(performance.now() - restored);
   // 0 lost, 0 duplicated: one row per report sent.
-  expect(await statusRows(db.url, fleet.deviceIds)).toEqual({ rows: fleet.sent, distinct: fleet.sent });
+  // (Polled: the last reports may still be on their way when the gauge first reads 0.)
+  await expect
+    .poll(() => statusRows(db.url, fleet.deviceIds), { timeout: 30_000 })
+    .toEqual({ rows: fleet.sent, distinct: fleet.sent });
   expect(fleet.sessions()).toEqual(sessions);
   for (const id of fleet.deviceIds)
     expect((await server.call("GET", `/api/v1/devices/${id}`)).body.online).toBe(true);
