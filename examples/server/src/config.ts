@@ -5,6 +5,8 @@ export interface ServerConfig {
   port: number;
   host: string;
   db: string;
+  /** Bound of one store call; past it the call is answered 503 store_unavailable. */
+  dbTimeoutMs: number;
   dataDir: string;
   adminToken: string | undefined;
   tokenKey: string | undefined;
@@ -37,6 +39,12 @@ const SETTINGS = [
     "CLOUDEDGE_DB",
     "",
     "store: sqlite:<path> | mysql://user:pass@host:port/db | memory: (default sqlite:<data dir>/cloudedge.db)",
+  ],
+  [
+    "db-timeout-ms",
+    "CLOUDEDGE_DB_TIMEOUT_MS",
+    "5000",
+    "a database call not answered within this fails: REST 503 store_unavailable, /readyz 503",
   ],
   [
     "data-dir",
@@ -159,6 +167,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     port: integer("PORT", get("port"), 0, 65535),
     host: get("host"),
     db: get("db") || `sqlite:${get("data-dir").replace(/\/+$/, "")}/cloudedge.db`,
+    dbTimeoutMs: integer("CLOUDEDGE_DB_TIMEOUT_MS", get("db-timeout-ms"), 100, 600_000),
     dataDir: get("data-dir"),
     adminToken: optional("admin-token"),
     tokenKey: optional("token-key"),

@@ -17,7 +17,7 @@ import { runPrimary } from "./workers.js";
 export async function startServer(config: ServerConfig, logger = pino({ level: config.logLevel })) {
   let store: Store;
   try {
-    store = await openStore(config.db);
+    store = await openStore(config.db, { timeoutMs: config.dbTimeoutMs });
   } catch (error) {
     throw new ConfigError(
       `cannot open the database ${config.db.replace(/\/\/[^@/]*@/, "//***@")}: ${(error as Error).message}`,

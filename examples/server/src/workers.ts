@@ -11,7 +11,7 @@ import { ApiTokens } from "./http/auth.js";
  * workers, restarts a worker that dies, and on SIGTERM stops them all gracefully.
  */
 export async function runPrimary(config: ServerConfig): Promise<void> {
-  const store = await openStore(config.db);
+  const store = await openStore(config.db, { timeoutMs: config.dbTimeoutMs });
   const tokenKey = loadTokenKey(config.dataDir, config.tokenKey);
   const bootstrap = await bootstrapAdminToken(
     store,

@@ -6,13 +6,19 @@ const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, e
 describe("server configuration", () => {
   it("defaults: port 9090, SQLite in the data dir, one worker, no trusted proxy", () => {
     const config = load([]);
-    expect(config).toMatchObject({ port: 9090, db: "sqlite:./data/cloudedge.db", workers: 1 });
+    expect(config).toMatchObject({
+      port: 9090,
+      db: "sqlite:./data/cloudedge.db",
+      dbTimeoutMs: 5000,
+      workers: 1,
+    });
     expect(config.trustProxy.size).toBe(0);
   });
 
   it("flags win over environment variables", () => {
     expect(load(["--port", "8080"], { PORT: "7070" }).port).toBe(8080);
     expect(load([], { PORT: "7070" }).port).toBe(7070);
+    expect(load([], { CLOUDEDGE_DB_TIMEOUT_MS: "2000" }).dbTimeoutMs).toBe(2000);
   });
 
   it("trusts the proxies CLOUDEDGE_TRUST_PROXY lists, addresses and CIDR ranges", () => {
@@ -30,6 +36,7 @@ describe("server configuration", () => {
     );
     expect(() => load([], { PORT: "http" })).toThrow('PORT must be an integer in 0..65535 (got "http")');
     expect(() => load(["--workers", "2"])).toThrow(/needs CLOUDEDGE_NATS_URL/);
+    expect(() => load([], { CLOUDEDGE_DB_TIMEOUT_MS: "0" })).toThrow(/CLOUDEDGE_DB_TIMEOUT_MS must be/);
     expect(() => load(["--nats-prefix", "a.b"])).toThrow(/CLOUDEDGE_NATS_PREFIX must be/);
     // A guessable admin token would open the whole API.
     expect(() => load([], { CLOUDEDGE_ADMIN_TOKEN: "admin" })).toThrow(

@@ -39,4 +39,34 @@ describe("WriteBehind", () => {
     expect(seen).toEqual([[3, 4, 5, 6, 7]]);
     await writer.close();
   });
+
+  it("counts the batch being written as pending until it is written (the status_pending gauge)", async () => {
+    let finish: (ok: boolean) => void = () => undefined;
+    const batches: number[] = [];
+    const writer = new WriteBehind<number>({
+      write: (b) =>
+        new Promise<void>((resolve, reject) => {
+          batches.push(b.length);
+          finish = (ok) => (ok ? resolve() : reject(new Error("store down")));
+        }),
+      batchSize: 1000,
+      clock: new ManualClock(),
+    });
+    for (let i = 0; i < 800; i++) (writer as unknown as { pending: number[] }).pending.push(i);
+    const first = writer.flush();
+    // All 800 are in the one batch on its way to a store that does not answer.
+    expect(writer.size).toBe(800);
+    writer.push(800);
+    expect(writer.size).toBe(801);
+    finish(false);
+    await first;
+    expect(writer.size).toBe(801);
+    const second = writer.flush();
+    finish(true);
+    await second;
+    expect(writer.size).toBe(0);
+    expect(batches).toEqual([800, 801]);
+    expect(writer.written).toBe(801);
+    await writer.close();
+  });
 });

@@ -65,6 +65,14 @@ export function sendProblem(ctx: Context, problem: Problem): void {
   ctx.body = problem;
 }
 
+/** What the request log records for a request whose client hung up first (nginx's 499). */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+/** The client closed its connection (reading its body then fails with "aborted", ECONNRESET). */
+function clientGone(ctx: Context): boolean {
+  return ctx.req.socket?.destroyed === true;
+}
+
 /**
  * The one place errors become responses: SDK and HTTP errors map to their status and
  * code; anything else is a 500 that says nothing about internals and is logged with the
@@ -87,6 +95,12 @@ export function problemMiddleware(logger: Logger) {
         if (error.status >= 500)
           logger.warn({ requestId: ctx.state.requestId, code: error.code }, error.message);
         sendProblem(ctx, toProblem(error, ctx.path));
+        return;
+      }
+      if (clientGone(ctx)) {
+        // Nobody to answer (it gave up, e.g. on a slow database): not a server error.
+        logger.info({ requestId: ctx.state.requestId, err: String(error) }, "client went away");
+        ctx.status = CLIENT_CLOSED_REQUEST;
         return;
       }
       logger.error({ requestId: ctx.state.requestId, err: error }, "unhandled error");

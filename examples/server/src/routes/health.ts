@@ -30,7 +30,10 @@ export function healthRoutes(deps: AppDeps): Route[] {
           description: "Ready.",
           schema: Type.Object({ status: Type.Literal("ready"), devicesOnline: Type.Integer() }),
         },
-        503: { description: "store_unavailable." },
+        503: {
+          description:
+            "store_unavailable: the database refused, or did not answer within CLOUDEDGE_DB_TIMEOUT_MS (default 5 s).",
+        },
       },
       handler: async (ctx) => {
         try {

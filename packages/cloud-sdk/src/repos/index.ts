@@ -1,12 +1,13 @@
 export { INITIAL_GENERATION } from "./device-model.js";
 export { parseId } from "./ids.js";
 export { createMemoryStore } from "./memory/memory-store.js";
-export { openStore } from "./open-store.js";
+export { type OpenStoreOptions, openStore } from "./open-store.js";
 export { DEFAULT_PAGE_LIMIT, decodeCursor, encodeCursor, MAX_PAGE_LIMIT } from "./paging.js";
 export type { Dialect } from "./sql/dialect.js";
 export { type Migration, SchemaTooNewError } from "./sql/migration.js";
 export type { Row, SqlParam } from "./sql/rows.js";
-export type { DuplicateKey, OnDuplicate, SqlDb, SqlRunner } from "./sql/sql-db.js";
+export type { DuplicateKey, OnDuplicate, RunOptions, SqlDb, SqlRunner } from "./sql/sql-db.js";
+export { DEFAULT_STORE_TIMEOUT_MS } from "./sql/sql-db.js";
 export { SqlStore } from "./sql/sql-store.js";
 export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./status-model.js";
 export type {

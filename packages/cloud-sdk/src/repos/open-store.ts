@@ -4,6 +4,14 @@ import { loadDriver } from "./load-driver.js";
 import { createMemoryStore } from "./memory/memory-store.js";
 import type { Store } from "./types.js";
 
+export interface OpenStoreOptions {
+  /**
+   * Bound of one store call before it fails with StoreUnavailableError: MySQL's connection
+   * acquire + statements + commit, SQLite's busy wait for a lock. Default 5000 ms.
+   */
+  timeoutMs?: number;
+}
+
 const USAGE = "expected memory:, sqlite:<path> or mysql://user:pass@host:port/db";
 
 /**
@@ -13,7 +21,8 @@ const USAGE = "expected memory:, sqlite:<path> or mysql://user:pass@host:port/db
  * its URL asks for it; when its optional package is missing this rejects with
  * DriverMissingError (code `driver_missing`) naming the package to install.
  */
-export async function openStore(url: string): Promise<Store> {
+export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const { timeoutMs } = options;
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   switch (scheme) {
     case "memory":
@@ -25,12 +34,12 @@ export async function openStore(url: string): Promise<Store> {
         () => import("./sqlite/sqlite-store.js"),
       );
       if (path !== ":memory:") await mkdir(dirname(resolve(path)), { recursive: true });
-      return createSqliteStore({ path });
+      return createSqliteStore({ path, ...(timeoutMs !== undefined ? { busyTimeoutMs: timeoutMs } : {}) });
     }
     case "mysql":
     case "mariadb": {
       const { createMysqlStore } = await loadDriver("mysql2", () => import("./mysql/mysql-store.js"));
-      return createMysqlStore({ url });
+      return createMysqlStore({ url, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
     }
     case undefined:
       throw new Error(`invalid store URL; ${USAGE}`);

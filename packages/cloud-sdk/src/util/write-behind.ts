@@ -21,6 +21,8 @@ export interface WriteBehindOptions<T> {
  */
 export class WriteBehind<T> {
   private pending: T[] = [];
+  /** Items of the batch being written: still unwritten, and put back if the write fails. */
+  private inFlight = 0;
   private flushing: Promise<void> | undefined;
   private readonly timer: unknown;
   private readonly clock: Clock;
@@ -49,8 +51,9 @@ export class WriteBehind<T> {
     if (this.pending.length >= (this.options.batchSize ?? 500)) void this.flush();
   }
 
+  /** Items not yet written: waiting, and in the batch being written (a hung store holds it for seconds). */
   get size(): number {
-    return this.pending.length;
+    return this.pending.length + this.inFlight;
   }
 
   /** Writes everything pending now, in bounded batches; resolves when written (or failed and kept). */
@@ -59,6 +62,7 @@ export class WriteBehind<T> {
     if (this.pending.length === 0) return;
     // Bounded batches: one huge transaction after a backlog would hold the store for seconds.
     const batch = this.pending.splice(0, (this.options.batchSize ?? 500) * 4);
+    this.inFlight = batch.length;
     let ok = false;
     this.flushing = this.options
       .write(batch)
@@ -75,6 +79,7 @@ export class WriteBehind<T> {
         );
       })
       .finally(() => {
+        this.inFlight = 0;
         this.flushing = undefined;
       });
     await this.flushing;

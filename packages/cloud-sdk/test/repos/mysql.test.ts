@@ -1,4 +1,3 @@
-import { type AddressInfo, connect, createServer, type Server, type Socket } from "node:net";
 import { openStore, SchemaTooNewError, StoreUnavailableError } from "@cloudedge/cloud-sdk";
 import {
   createMysqlStore,
@@ -17,6 +16,7 @@ import mysql from "mysql2/promise";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { vitestHarness } from "../support/vitest-harness.js";
 import { MYSQL_SERVER_URL, MysqlTestDatabase } from "./mysql-test-server.js";
+import { TcpProxy } from "./tcp-proxy.js";
 
 // The suites and the store both from the built package: one set of error classes.
 // One database for the whole file, migrated once by the first store; each test gets an empty one.
@@ -122,10 +122,7 @@ describe("mysql: an unreachable server", () => {
     await db.empty();
     // A TCP proxy stands in for the server, so the test can pull the plug on live connections.
     const proxy = await TcpProxy.start(new URL(MYSQL_SERVER_URL));
-    const url = new URL(db.url);
-    url.hostname = "127.0.0.1";
-    url.port = String(proxy.port);
-    const store = await createMysqlStore({ url: url.toString(), connectionLimit: 2 });
+    const store = await createMysqlStore({ url: viaProxy(proxy), connectionLimit: 2 });
     try {
       await store.devices.create(newDevice({ id: BIG_ID }));
       await proxy.stop();
@@ -149,48 +146,81 @@ describe("mysql: an unreachable server", () => {
   });
 });
 
-/** A loopback TCP proxy to the test server that can drop every connection and refuse new ones. */
-class TcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-
-  private constructor(
-    private readonly target: { host: string; port: number },
-    public port: number,
-  ) {}
-
-  static async start(server: URL): Promise<TcpProxy> {
-    const proxy = new TcpProxy(
-      { host: server.hostname || "127.0.0.1", port: Number(server.port || 3306) },
-      0,
-    );
-    await proxy.resume();
-    return proxy;
-  }
-
-  /** Listens (again) on the same port. */
-  async resume(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.target.port, this.target.host);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
-    await new Promise<void>((resolve) => server.listen(this.port, "127.0.0.1", resolve));
-    this.port = (server.address() as AddressInfo).port;
-    this.server = server;
-  }
-
-  /** Closes the listener and cuts every open connection, as a crashed server would. */
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+/** The test database's URL through a proxy. */
+function viaProxy(proxy: TcpProxy): string {
+  const url = new URL(db.url);
+  url.hostname = "127.0.0.1";
+  url.port = String(proxy.port);
+  return url.toString();
 }
+
+/** The driver error behind a StoreUnavailableError. */
+const causeCode = (err: unknown) => (err as { cause?: { code?: string } }).cause?.code;
+
+describe("mysql: a server that stops answering (TCP open, nothing said)", () => {
+  it("fails every call with store_unavailable within the bound, and recovers when it answers again", async () => {
+    await db.empty();
+    const proxy = await TcpProxy.start(new URL(MYSQL_SERVER_URL));
+    const store = await createMysqlStore({ url: viaProxy(proxy), connectionLimit: 2, timeoutMs: 300 });
+    try {
+      await store.devices.create(newDevice({ id: BIG_ID }));
+      proxy.hang();
+      // More calls than connections: some wait for a connection, some for an answer, some
+      // for a new connection's handshake — each ends by the bound.
+      const calls = [
+        store.ping(),
+        store.devices.get(BIG_ID),
+        store.devices.markAllOffline(1),
+        store.status.insertBatch([{ deviceId: BIG_ID, ts: 1, receivedAt: 1, data: { cpu: 1 } }]),
+        store.devices.list(),
+        store.ping(),
+      ];
+      for (const err of await Promise.all(calls.map(rejection))) {
+        expect(err).toBeInstanceOf(StoreUnavailableError);
+        expect(err).toMatchObject({ code: "store_unavailable", status: 503 });
+        expect(causeCode(err)).toBe("CE_DB_TIMEOUT");
+      }
+      proxy.unhang();
+      await expect(store.ping()).resolves.toBeUndefined();
+      expect((await store.devices.get(BIG_ID))?.id).toBe(BIG_ID);
+      await store.status.insertBatch([{ deviceId: BIG_ID, ts: 2, receivedAt: 2, data: { cpu: 2 } }]);
+      expect((await store.status.history(BIG_ID, {})).map((r) => r.ts)).toEqual([2]);
+    } finally {
+      proxy.unhang();
+      await store.close();
+      await proxy.stop();
+    }
+  });
+
+  it("drops a connection whose statement outlived the bound: the pool's next call gets its own answer", async () => {
+    const pool = mysql.createPool({ ...mysqlPoolOptionsFromUrl(db.url), connectionLimit: 1 });
+    const sqlDb = new MysqlDb(pool, 500);
+    try {
+      const slow = await rejection(sqlDb.run((r) => r.all("SELECT SLEEP(5) AS slept")));
+      expect(slow).toBeInstanceOf(StoreUnavailableError);
+      expect(causeCode(slow)).toBe("CE_DB_TIMEOUT");
+      // Had the one connection gone back to the pool, this would wait behind SLEEP(5) past its own bound.
+      expect(await sqlDb.run((r) => r.all("SELECT 42 AS answer"))).toEqual([{ answer: 42 }]);
+      // The same inside a transaction: the connection (and its transaction) is dropped.
+      const slowTx = await rejection(sqlDb.tx((r) => r.all("SELECT SLEEP(5) AS slept")));
+      expect(causeCode(slowTx)).toBe("CE_DB_TIMEOUT");
+      expect(await sqlDb.tx((r) => r.all("SELECT 43 AS answer"))).toEqual([{ answer: 43 }]);
+    } finally {
+      await sqlDb.close();
+    }
+  });
+
+  it("closes within the bound even when the server does not answer", async () => {
+    const proxy = await TcpProxy.start(new URL(MYSQL_SERVER_URL));
+    const store = await createMysqlStore({ url: viaProxy(proxy), connectionLimit: 2, timeoutMs: 300 });
+    try {
+      await store.ping();
+      proxy.hang();
+      await expect(store.close()).resolves.toBeUndefined();
+      expect(await rejection(store.ping())).toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      proxy.unhang();
+      await proxy.stop();
+    }
+  });
+});

@@ -1,9 +1,10 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { openStore } from "../../src/repos/index.js";
-import { rejection } from "../../src/testing/fixtures.js";
+import { newDevice, rejection } from "../../src/testing/fixtures.js";
 
 describe("openStore", () => {
   const dir = mkdtempSync(join(tmpdir(), "cloudedge-open-"));
@@ -28,6 +29,22 @@ describe("openStore", () => {
     expect(existsSync(path)).toBe(true);
     const again = await openStore(`sqlite://${path}`);
     await again.close();
+  });
+
+  it("gives timeoutMs to SQLite as its busy timeout: a lock held past it is store_unavailable", async () => {
+    const path = join(dir, "busy.db");
+    const store = await openStore(`sqlite:${path}`, { timeoutMs: 50 });
+    const blocker = new Database(path);
+    blocker.prepare("BEGIN IMMEDIATE").run();
+    try {
+      const err = await rejection(store.devices.create(newDevice()));
+      expect(err).toMatchObject({ code: "store_unavailable", status: 503 });
+      expect((err as { cause?: { code?: string } }).cause?.code).toBe("SQLITE_BUSY");
+    } finally {
+      blocker.prepare("ROLLBACK").run();
+      blocker.close();
+      await store.close();
+    }
   });
 
   it("refuses an unknown scheme, naming only the scheme", async () => {

@@ -1,4 +1,5 @@
 import mysql, { type PoolOptions } from "mysql2/promise";
+import { DEFAULT_STORE_TIMEOUT_MS } from "../sql/sql-db.js";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../types.js";
 import { MysqlDb } from "./mysql-db.js";
@@ -6,10 +7,20 @@ import { MYSQL_DIALECT } from "./mysql-dialect.js";
 import { mapMysqlError } from "./mysql-errors.js";
 import { migrateMysql } from "./mysql-migrate.js";
 
+interface CommonOptions {
+  createDatabase?: boolean;
+  /**
+   * Bound of one store call — connection acquire (the TCP connect and handshake included),
+   * its statements and its commit — after which it fails with StoreUnavailableError and a
+   * connection that did not answer is dropped. Default 5000.
+   */
+  timeoutMs?: number;
+}
+
 /** Either a URL `mysql://user:pass@host:port/db[?connectionLimit=N]` or mysql2 pool options (which must name a database). */
 export type MysqlStoreOptions =
-  | { url: string; connectionLimit?: number; createDatabase?: boolean }
-  | (PoolOptions & { url?: undefined; createDatabase?: boolean });
+  | ({ url: string; connectionLimit?: number } & CommonOptions)
+  | (PoolOptions & { url?: undefined } & CommonOptions);
 
 const DEFAULT_CONNECTION_LIMIT = 10;
 
@@ -42,15 +53,23 @@ export function mysqlPoolOptionsFromUrl(url: string): PoolOptions {
 /**
  * Opens a pool to MySQL 8 / MariaDB 10.11+, creates the database when missing (unless
  * `createDatabase: false`), applies pending migrations and returns the store. An unreachable
- * server rejects with StoreUnavailableError.
+ * server rejects with StoreUnavailableError; so does every call the server does not answer
+ * within `timeoutMs`.
  */
 export async function createMysqlStore(options: MysqlStoreOptions): Promise<Store> {
-  const { url, createDatabase = true, ...rest } = options as MysqlStoreOptions & { connectionLimit?: number };
+  const {
+    url,
+    createDatabase = true,
+    timeoutMs = DEFAULT_STORE_TIMEOUT_MS,
+    ...rest
+  } = options as MysqlStoreOptions & { connectionLimit?: number };
   const base: PoolOptions =
     url !== undefined ? { ...mysqlPoolOptionsFromUrl(url), ...definedOnly(rest) } : rest;
   if (!base.database) throw new Error("MySQL store options must name a database");
   const poolOptions: PoolOptions = {
     connectionLimit: DEFAULT_CONNECTION_LIMIT,
+    // A server that accepts TCP but never greets (stopped) fails a new connection within the bound.
+    connectTimeout: timeoutMs,
     ...base,
     // Snowflakes exceed 2^53: BIGINTs must arrive as exact decimal strings, never as doubles.
     supportBigNumbers: true,
@@ -75,7 +94,7 @@ export async function createMysqlStore(options: MysqlStoreOptions): Promise<Stor
     await pool.end().catch(() => undefined);
     throw mapMysqlError(err);
   }
-  return new SqlStore(new MysqlDb(pool), MYSQL_DIALECT);
+  return new SqlStore(new MysqlDb(pool, timeoutMs), MYSQL_DIALECT);
 }
 
 async function ensureDatabase(options: PoolOptions): Promise<void> {

@@ -29,12 +29,30 @@ export interface SqlRunner {
   writeUncached(sql: string, params: SqlParam[]): Promise<number>;
 }
 
+/** How one store call may run. */
+export interface RunOptions {
+  /**
+   * Housekeeping that may legitimately take long (retention deletes over a big table): its
+   * time bound is MAINTENANCE_TIMEOUT_MS instead of the store's (when that is shorter).
+   */
+  maintenance?: boolean;
+}
+
+/**
+ * Default bound of one store call (connection acquire, statements, commit; SQLite's busy
+ * wait): past it the call fails with StoreUnavailableError (HTTP 503 store_unavailable).
+ */
+export const DEFAULT_STORE_TIMEOUT_MS = 5_000;
+
+/** The time bound of maintenance work. */
+export const MAINTENANCE_TIMEOUT_MS = 60_000;
+
 /** A store's database connection(s): runs repository work and maps driver errors to the SDK's errors. */
 export interface SqlDb {
   /** Runs `work` in autocommit mode (each statement commits on its own). */
-  run<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T>;
+  run<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate, options?: RunOptions): Promise<T>;
   /** Runs `work` in one transaction; `work` may run more than once (MySQL retries a deadlock victim). */
-  tx<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate): Promise<T>;
+  tx<T>(work: (db: SqlRunner) => Promise<T>, onDuplicate?: OnDuplicate, options?: RunOptions): Promise<T>;
   /** Idempotent; afterwards run() and tx() reject with StoreUnavailableError. */
   close(): Promise<void>;
 }

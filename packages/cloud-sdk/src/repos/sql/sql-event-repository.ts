@@ -73,6 +73,8 @@ export class SqlEventRepository implements EventLogRepository {
   }
 
   async prune(before: number): Promise<number> {
-    return this.db.run((db) => db.write("DELETE FROM device_events WHERE ts < ?", [before]));
+    return this.db.run((db) => db.write("DELETE FROM device_events WHERE ts < ?", [before]), undefined, {
+      maintenance: true,
+    });
   }
 }

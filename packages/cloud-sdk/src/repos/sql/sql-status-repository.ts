@@ -68,18 +68,24 @@ export class SqlStatusRepository implements StatusRepository {
 
   /** Each delete commits on its own: retention needs no atomicity, and short statements hold locks briefly. */
   async prune(policy: { now: number; maxAgeMs?: number; maxRowsPerDevice?: number }): Promise<number> {
-    return this.db.run(async (db) => {
-      let deleted = 0;
-      if (policy.maxAgeMs !== undefined) {
-        deleted += await db.write("DELETE FROM status_history WHERE ts < ?", [policy.now - policy.maxAgeMs]);
-      }
-      if (policy.maxRowsPerDevice !== undefined) {
-        deleted += await db.write(this.dialect.pruneStatusBeyond, [
-          Math.max(0, Math.floor(policy.maxRowsPerDevice)),
-        ]);
-      }
-      return deleted;
-    });
+    return this.db.run(
+      async (db) => {
+        let deleted = 0;
+        if (policy.maxAgeMs !== undefined) {
+          deleted += await db.write("DELETE FROM status_history WHERE ts < ?", [
+            policy.now - policy.maxAgeMs,
+          ]);
+        }
+        if (policy.maxRowsPerDevice !== undefined) {
+          deleted += await db.write(this.dialect.pruneStatusBeyond, [
+            Math.max(0, Math.floor(policy.maxRowsPerDevice)),
+          ]);
+        }
+        return deleted;
+      },
+      undefined,
+      { maintenance: true },
+    );
   }
 }
 
