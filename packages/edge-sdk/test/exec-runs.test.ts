@@ -82,6 +82,21 @@ describe("exec runs across an agent restart", () => {
     await expect(readFile(marker, "utf8")).rejects.toMatchObject({ code: "ENOENT" });
   });
 
+  it("a run killed along with the agent (its wrapper got SIGTERM) reports that, with its output so far", async () => {
+    const runDir = join(dir, "with-agent");
+    const marker = join(dir, "with-agent.marker");
+    const first = executor(runDir, marker).execute({ name: "job" }, context("c4").ctx);
+    await expect.poll(() => readFile(join(runDir, "c4", "pid.json"), "utf8").catch(() => "")).not.toBe("");
+    // What systemd does to the agent's cgroup when the agent dies (KillMode=control-group).
+    process.kill(JSON.parse(await readFile(join(runDir, "c4", "pid.json"), "utf8")).pid, "SIGTERM");
+    await first;
+    await expect(executor(runDir, marker).resume?.(context("c4").ctx)).rejects.toMatchObject({
+      code: "executor_error",
+      message: "interrupted by restart: the program was killed with the agent",
+      details: { signal: "SIGKILL" },
+    });
+  });
+
   it("no run dir: unknown (never started); a wrapper gone without an exit record: executor_error", async () => {
     const runDir = join(dir, "lost");
     const exec = executor(runDir, join(dir, "lost.marker"));

@@ -82,11 +82,13 @@ export class ExecRuns {
     const spec = (await readJson(join(dir, "spec.json"))) as RunSpec | undefined;
     if (!spec) return undefined;
     let exit = await readExit(dir);
+    let killedHere = false;
     if (!exit) {
       const identity = await waitForPid(dir);
       if (!identity) return undefined; // the agent died before the wrapper started
       if (isRunning(identity)) {
-        if (spec.onAgentRestart === "kill") terminate(identity.pid);
+        killedHere = spec.onAgentRestart === "kill";
+        if (killedHere) terminate(identity.pid);
         await pollUntilGone(identity, dir, signal);
       }
       exit = await readExit(dir);
@@ -99,9 +101,11 @@ export class ExecRuns {
     }
     const data = await outcome(dir, exit);
     if (exit.killed && !signal.aborted) {
+      // Killed on purpose here, or along with the agent (e.g. systemd stopping its cgroup).
+      const how = killedHere ? "(onAgentRestart: kill)" : "with the agent";
       throw new ExecutorError(
         "executor_error",
-        "interrupted by restart: the program was killed (onAgentRestart: kill)",
+        `interrupted by restart: the program was killed ${how}`,
         data,
       );
     }
