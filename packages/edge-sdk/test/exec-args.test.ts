@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { execExecutor } from "../src/node/executors/exec.js";
 import { compileParams, expandArgv, wholeValue } from "../src/node/executors/exec-args.js";
 
 const expand = (params: Parameters<typeof compileParams>[0], args: Record<string, string>) =>
@@ -39,7 +40,14 @@ describe("exec argument patterns (issue #21 point 12)", () => {
     expect(expand({ v: {} }, { v: "host-1.example:22" })).toEqual(["/bin/prog", "host-1.example:22"]);
   });
 
-  it("a pattern that does not compile is a TypeError when the executor is made", () => {
+  it("a pattern that does not compile (or an unknown onAgentRestart) is a TypeError when the executor is made", () => {
     expect(() => wholeValue("[a-z")).toThrow(TypeError);
+    expect(() =>
+      execExecutor({ allowlist: { x: { argv: ["x"], params: { v: { pattern: "(" } } } } }),
+    ).toThrow(TypeError);
+    const policy = "later" as unknown as "await";
+    expect(() => execExecutor({ allowlist: { x: { argv: ["x"], onAgentRestart: policy } } })).toThrow(
+      TypeError,
+    );
   });
 });
