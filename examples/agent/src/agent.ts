@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { EdgeClient, type Executor } from "@cloudedge/edge-sdk";
+import type { ExecCommand } from "@cloudedge/edge-sdk/node";
 import {
   createRotatingLog,
   execExecutor,
@@ -11,7 +13,7 @@ import {
   systemExecutors,
 } from "@cloudedge/edge-sdk/node";
 import WebSocket from "ws";
-import type { AgentConfig } from "./config.js";
+import type { AgentConfig, ExecCommandConfig } from "./config.js";
 
 export const AGENT_VERSION = "0.1.0";
 
@@ -34,25 +36,9 @@ export async function startAgent(config: AgentConfig) {
     }),
     logsTailExecutor({ file: () => log.files() }),
     execExecutor({
-      allowlist: Object.fromEntries(
-        Object.entries(config.exec?.allowlist ?? {}).map(([name, command]) => [
-          name,
-          {
-            argv: command.argv,
-            ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}),
-            params: Object.fromEntries(
-              Object.entries(command.params ?? {}).map(([param, spec]) => [
-                param,
-                {
-                  ...(spec.pattern ? { pattern: new RegExp(spec.pattern) } : {}),
-                  ...(spec.required !== undefined ? { required: spec.required } : {}),
-                  ...(spec.default !== undefined ? { default: spec.default } : {}),
-                },
-              ]),
-            ),
-          },
-        ]),
-      ),
+      allowlist: allowlist(config.exec?.allowlist ?? {}),
+      // Runs (pid, output, exit status) live in the data dir, so a restart reports their real outcome.
+      runDir: join(config.dataDir, "exec"),
       ...(config.exec?.timeoutMs ? { timeoutMs: config.exec.timeoutMs } : {}),
       ...(config.exec?.maxOutputBytes ? { maxOutputBytes: config.exec.maxOutputBytes } : {}),
     }),
@@ -108,4 +94,29 @@ export async function startAgent(config: AgentConfig) {
       await client.reportState(applied as Parameters<typeof client.reportState>[0]);
   });
   return { client, log };
+}
+
+/** The config file's allowlist as the exec executor takes it (only the documented keys). */
+function allowlist(entries: Record<string, ExecCommandConfig>): Record<string, ExecCommand> {
+  return Object.fromEntries(
+    Object.entries(entries).map(([name, command]) => [
+      name,
+      {
+        argv: command.argv,
+        ...(command.timeoutMs ? { timeoutMs: command.timeoutMs } : {}),
+        ...(command.onAgentRestart ? { onAgentRestart: command.onAgentRestart } : {}),
+        params: Object.fromEntries(
+          Object.entries(command.params ?? {}).map(([param, spec]) => [
+            param,
+            {
+              ...(spec.pattern !== undefined ? { pattern: spec.pattern } : {}),
+              ...(spec.allowLeadingDash !== undefined ? { allowLeadingDash: spec.allowLeadingDash } : {}),
+              ...(spec.required !== undefined ? { required: spec.required } : {}),
+              ...(spec.default !== undefined ? { default: spec.default } : {}),
+            },
+          ]),
+        ),
+      },
+    ]),
+  );
 }

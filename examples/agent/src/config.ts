@@ -2,11 +2,15 @@ import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 
-/** One allowlisted exec command as written in the config file (patterns as strings). */
+/** One allowlisted exec command as written in the config file (patterns as strings, matched whole). */
 export interface ExecCommandConfig {
   argv: string[];
-  params?: Record<string, { pattern?: string; required?: boolean; default?: string }>;
+  params?: Record<
+    string,
+    { pattern?: string; allowLeadingDash?: boolean; required?: boolean; default?: string }
+  >;
   timeoutMs?: number;
+  onAgentRestart?: "await" | "kill";
 }
 
 export interface AgentConfig {

@@ -1,10 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sha256Fingerprint } from "@cloudedge/edge-sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startSshd, type TestSshd } from "../../../packages/edge-sdk/test/support/sshd.js";
-import { Proc } from "./support/processes.js";
+import { startSshd, type TestSshd } from "../../../packages/edge-sdk/test/support/sshd.js";
+import { System } from "./support/system.js";
 
 const HEARTBEAT_MS = 1000;
 
@@ -14,77 +13,21 @@ const HEARTBEAT_MS = 1000;
  */
 export function describeEndToEnd(name: string, db: (dir: string) => string) {
   describe(`end to end: server + agent processes (${name})`, () => {
-    let dir: string;
-    let port: number;
-    let server: Proc;
-    let agent: Proc;
-    let token: string;
-    let deviceId: string;
-    let secret: string;
+    let system: System;
     let sshd: TestSshd;
     let events = "";
     const sse = new AbortController();
-
-    const env = () => ({
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      CLOUDEDGE_DB: db(dir),
-      CLOUDEDGE_DATA_DIR: join(dir, "data"),
-      CLOUDEDGE_HEARTBEAT_MS: String(HEARTBEAT_MS),
-      CLOUDEDGE_SHUTDOWN_SPREAD_MS: "1000",
-      CLOUDEDGE_LOG_LEVEL: "warn",
-    });
-    const api = async (method: string, path: string, body?: unknown) => {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { "content-type": "application/json" } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      return { status: response.status, body: text ? JSON.parse(text) : undefined };
-    };
-    const startServer = async () => {
-      server = new Proc(["start"], env());
-      await server.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/, 120_000);
-    };
-    const startAgent = async () => {
-      agent = new Proc(
-        [
-          "run",
-          "agent",
-          "--",
-          "--server",
-          `ws://127.0.0.1:${port}/ws`,
-          "--device-id",
-          deviceId,
-          "--config",
-          join(dir, "agent.json"),
-          "--data-dir",
-          join(dir, "agent"),
-        ],
-        { CLOUDEDGE_DEVICE_SECRET: secret },
-      );
-      await agent.waitFor(/online as device/, 120_000);
-    };
+    const api = (method: string, path: string, body?: unknown) => system.api(method, path, body);
+    const startServer = () => system.startServer();
+    const startAgent = () => system.startAgent();
+    let deviceId: string;
     const online = async () => (await api("GET", `/api/v1/devices/${deviceId}`)).body.online as boolean;
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), "cloudedge-e2e-"));
-      port = await freePort();
       sshd = await startSshd();
-      await startServer();
-      token = readFileSync(join(dir, "data", "admin-token"), "utf8").trim();
-      const created = await api("POST", "/api/v1/devices", { name: "e2e-box", labels: { env: "test" } });
-      expect(created.status).toBe(201);
-      deviceId = created.body.id;
-      secret = created.body.secret;
-      writeFileSync(join(dir, "agent-key"), sshd.userKey, { mode: 0o600 });
-      writeFileSync(
-        join(dir, "agent.json"),
-        JSON.stringify({
+      system = new System((dir) => {
+        writeFileSync(join(dir, "agent-key"), sshd.userKey, { mode: 0o600 });
+        return {
           statusIntervalMs: 1000,
           exec: {
             allowlist: {
@@ -103,27 +46,27 @@ export function describeEndToEnd(name: string, db: (dir: string) => string) {
               ),
             },
           },
-        }),
-      );
-      // The SSE stream runs through the whole suite.
-      void fetch(`http://127.0.0.1:${port}/api/v1/events`, {
-        headers: { authorization: `Bearer ${token}` },
-        signal: sse.signal,
-      })
-        .then(async (response) => {
-          for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
-            events += new TextDecoder().decode(chunk);
+        };
+      }, db);
+      // The SSE stream runs through the whole suite, from before the agent's first connection.
+      await system.start({ name: "e2e-box", labels: { env: "test" } }, () => {
+        void fetch(`http://127.0.0.1:${system.port}/api/v1/events`, {
+          headers: { authorization: `Bearer ${system.token}` },
+          signal: sse.signal,
         })
-        .catch(() => {});
-      await startAgent();
+          .then(async (response) => {
+            for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>)
+              events += new TextDecoder().decode(chunk);
+          })
+          .catch(() => {});
+      });
+      deviceId = system.deviceId;
     }, 240_000);
 
     afterAll(async () => {
       sse.abort();
-      await agent?.stop();
-      await server?.stop();
+      await system?.stop();
       await sshd?.stop();
-      rmSync(dir, { recursive: true, force: true });
     });
 
     it("the agent is online and its status (cpu, memory, disks) is visible", async () => {
@@ -195,7 +138,7 @@ export function describeEndToEnd(name: string, db: (dir: string) => string) {
     });
 
     it("a command sent while the agent is stopped (with a TTL) is delivered after it restarts", async () => {
-      await agent.stop();
+      await system.agent.stop();
       await expect.poll(online, { timeout: 10_000 }).toBe(false);
       const queued = await api("POST", `/api/v1/devices/${deviceId}/commands`, {
         method: "system.info",
@@ -213,8 +156,8 @@ export function describeEndToEnd(name: string, db: (dir: string) => string) {
     });
 
     it("agent SIGKILL → the device is offline within 2.5 heartbeat intervals", async () => {
-      agent.kill("SIGKILL");
-      await agent.exited;
+      system.agent.kill("SIGKILL");
+      await system.agent.exited;
       const killedAt = Date.now();
       await expect.poll(online, { timeout: 10_000, interval: 100 }).toBe(false);
       expect(Date.now() - killedAt).toBeLessThan(2.5 * HEARTBEAT_MS + 1_500); // poll granularity and a quarter-interval sweep
@@ -225,9 +168,9 @@ export function describeEndToEnd(name: string, db: (dir: string) => string) {
 
     it("server restart → the agent comes back online by itself, and the data is still there", async () => {
       const before = await api("GET", `/api/v1/devices/${deviceId}/commands?limit=1000`);
-      await server.stop();
+      await system.server.stop();
       // Graceful: the agent was told to come back (bye + 4009 with a retry-after), not dropped.
-      await agent.waitFor(/offline \(4009 retry-after=\d+\)/, 10_000);
+      await system.agent.waitFor(/offline \(4009 retry-after=\d+\)/, 10_000);
       await startServer();
       await expect.poll(online, { timeout: 30_000, interval: 200 }).toBe(true);
       const after = await api("GET", `/api/v1/devices/${deviceId}/commands?limit=1000`);

@@ -190,6 +190,31 @@ describe("commands", () => {
     await device.close();
   });
 
+  it("acknowledged, requeued when the link dropped, then the deadline passed → 504 result_timeout (#20.4)", async () => {
+    const { id, device } = await registerAndConnect();
+    device.ws.on("message", (data: Buffer) => {
+      const pdu = JSON.parse(data.toString());
+      if (pdu.type === "cmd") device.send({ type: "ack", id: pdu.id });
+    });
+    const waited = server.api("POST", `/api/v1/devices/${id}/commands`, {
+      body: { method: "slow", timeoutMs: 1_500, ttlMs: 60_000, wait: true },
+    });
+    const commands = async () => (await server.api("GET", `/api/v1/devices/${id}/commands`)).body.items;
+    await expect.poll(async () => (await commands())[0]?.status).toBe("DELIVERED");
+    device.ws.terminate();
+    await expect.poll(async () => (await commands())[0]?.status).toBe("QUEUED");
+    const response = await waited;
+    expect(response.status).toBe(504);
+    expect(response.body.code).toBe("result_timeout");
+    const record = await server.api("GET", `/api/v1/devices/${id}/commands/${response.body.commandId}`);
+    expect(record.body).toMatchObject({
+      status: "TIMED_OUT",
+      attempts: 1,
+      acknowledgedAt: expect.any(Number),
+      error: { code: "result_timeout", message: "no result before the deadline" },
+    });
+  });
+
   it("wait: true that ends before the command does → 504 result_timeout with the command id and its status", async () => {
     // A server whose deadline sweep is far off: the wait (timeoutMs + 1 s) ends first.
     const slow = await startTestServer({ sweepMs: 600_000 });

@@ -226,6 +226,7 @@ describe("store work per command", () => {
       expiresAt: null,
       deadline: now + 60_000,
       attempts: 1,
+      acknowledgedAt: null,
       groupId: null,
       createdAt: now - 1_000,
       updatedAt: now,

@@ -1,5 +1,5 @@
 import type { Credentials } from "./credentials.js";
-import type { DedupeTable } from "./dedupe-table.js";
+import type { DedupeEntry, DedupeTable } from "./dedupe-table.js";
 import type { Outbox } from "./outbox.js";
 import type { DesiredState, ReportedState } from "./state-sync.js";
 import { type EdgeStorage, SaveQueue } from "./storage.js";
@@ -33,7 +33,7 @@ export class ClientStore {
   }
 
   /** Restores every part; returns the stored device id and the commands a restart interrupted. */
-  async load(now: number): Promise<{ deviceId: string | undefined; interrupted: string[] }> {
+  async load(): Promise<{ deviceId: string | undefined; interrupted: DedupeEntry[] }> {
     const keys = ["token", "deviceId", "desired", "reported", "dedupe", "outbox"] as const;
     const [token, deviceId, desired, reported, dedupe, outbox] = await Promise.all(
       keys.map((key) => this.storage.load(key)),
@@ -41,9 +41,8 @@ export class ClientStore {
     this.parts.token.load(token);
     this.parts.desired.load(desired);
     this.parts.reported.load(reported);
-    const interrupted = this.parts.dedupe.load(dedupe, now);
+    const interrupted = this.parts.dedupe.load(dedupe);
     this.parts.outbox.load(outbox);
-    if (interrupted.length > 0) this.saveQuietly("dedupe");
     return { deviceId: typeof deviceId === "string" ? deviceId : undefined, interrupted };
   }
 

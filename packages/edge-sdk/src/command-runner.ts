@@ -7,9 +7,9 @@ import {
   type ResultPdu,
 } from "@cloudedge/protocol";
 import type { Clock } from "./clock.js";
-import type { DedupeTable } from "./dedupe-table.js";
+import type { DedupeEntry, DedupeTable } from "./dedupe-table.js";
 import { isErrorCode } from "./errors.js";
-import type { ExecutionContext, ExecutorRegistry, ExecutorResult } from "./executor.js";
+import type { ExecutionContext, Executor, ExecutorRegistry, ExecutorResult } from "./executor.js";
 
 /** How a command ended, for events. */
 export interface CommandOutcome {
@@ -42,6 +42,15 @@ export interface CommandRunnerDeps {
 }
 
 const MAX_MESSAGE = 4096;
+/** A resumed command gets this long past its own time: its executor enforces that time itself. */
+const RESUME_GRACE_MS = 10_000;
+
+/** What `execute` runs: a fresh command, or the outcome of one a restart interrupted. */
+type Work = (executor: Executor, context: ExecutionContext) => Promise<ExecutorResult>;
+
+/** A resumed command whose executor knows nothing of it. */
+class Interrupted extends Error {}
+const INTERRUPTED = "interrupted by restart";
 
 /**
  * Commands on the device (docs/protocol.md §6.1–6.2): record before ack, ack at once, run
@@ -69,14 +78,62 @@ export class CommandRunner {
       return;
     }
     const receivedAt = deps.clock.now();
-    deps.table.begin({ id: cmd.id, method: cmd.method, receivedAt, deadline: cmd.deadline });
+    deps.table.begin({
+      id: cmd.id,
+      method: cmd.method,
+      receivedAt,
+      deadline: cmd.deadline,
+      timeoutMs: cmd.timeoutMs,
+    });
     // Persist BEFORE the ack, so a crash after the ack cannot make the command run twice.
     await deps.persist().catch((error) => deps.onError(error));
     deps.send({ type: "ack", id: cmd.id });
     deps.onReceived({ id: cmd.id, method: cmd.method, duplicate: false });
 
     const after: Array<() => void | Promise<void>> = [];
-    const result = await this.execute(cmd, after);
+    const result = await this.execute(cmd, after, (executor, context) =>
+      executor.execute(cmd.params as JsonValue | undefined, context),
+    );
+    await this.complete(cmd, result, after, receivedAt);
+  }
+
+  /**
+   * A command that was running when the previous process died (§6.2): never run again, but
+   * its executor's `resume` may know how it ended (or await it, if the work outlived the
+   * process); else it is answered `executor_error` "interrupted by restart". The result is
+   * stored and sent (or kept in the outbox), like any other.
+   */
+  async resume(entry: DedupeEntry): Promise<void> {
+    const { deps } = this;
+    const left =
+      entry.timeoutMs !== undefined
+        ? entry.receivedAt + entry.timeoutMs - deps.clock.now()
+        : entry.deadline - deps.hubNow();
+    const cmd = {
+      id: entry.id,
+      method: entry.method,
+      deadline: entry.deadline,
+      timeoutMs: Math.max(0, left) + RESUME_GRACE_MS,
+    };
+    const after: Array<() => void | Promise<void>> = [];
+    const result = deps.registry.get(entry.method)?.resume
+      ? await this.execute(cmd, after, async (executor, context) => {
+          const outcome = await executor.resume?.(context);
+          if (!outcome) throw new Interrupted();
+          return outcome.data;
+        })
+      : this.failure(entry.id, ErrorCode.EXECUTOR_ERROR, INTERRUPTED);
+    await this.complete(cmd, result, after, entry.receivedAt);
+  }
+
+  /** Stores the result, sends it (or keeps it in the outbox), then runs the after-result work. */
+  private async complete(
+    cmd: { id: string; method: string },
+    result: ResultPdu,
+    after: Array<() => void | Promise<void>>,
+    receivedAt: number,
+  ): Promise<void> {
+    const { deps } = this;
     deps.table.finish(cmd.id, result);
     deps.table.prune(deps.clock.now(), deps.hubNow());
     await deps.persist().catch((error) => deps.onError(error));
@@ -102,7 +159,11 @@ export class CommandRunner {
     for (const controller of this.inflight.values()) controller.abort(new CanceledSignal());
   }
 
-  private async execute(cmd: CmdPdu, after: Array<() => void | Promise<void>>): Promise<ResultPdu> {
+  private async execute(
+    cmd: Pick<CmdPdu, "id" | "method" | "deadline" | "timeoutMs">,
+    after: Array<() => void | Promise<void>>,
+    work: Work,
+  ): Promise<ResultPdu> {
     const { clock, registry } = this.deps;
     const executor = registry.get(cmd.method);
     if (!executor) return this.failure(cmd.id, ErrorCode.METHOD_NOT_FOUND, `no executor for ${cmd.method}`);
@@ -135,7 +196,7 @@ export class CommandRunner {
     };
     const run = (async (): Promise<ResultPdu> => {
       try {
-        const data = await executor.execute(cmd.params as JsonValue | undefined, context);
+        const data = await work(executor, context);
         return this.success(cmd.id, data);
       } catch (error) {
         return this.fromError(cmd.id, error);
@@ -171,6 +232,7 @@ export class CommandRunner {
   }
 
   private fromError(id: string, error: unknown): ResultPdu {
+    if (error instanceof Interrupted) return this.failure(id, ErrorCode.EXECUTOR_ERROR, INTERRUPTED);
     const e = error as { name?: unknown; code?: unknown; message?: unknown; details?: unknown };
     if (e && e.name === "ExecutorError" && isErrorCode(e.code)) {
       const result = this.failure(id, e.code, String(e.message ?? ""), e.details);

@@ -9,6 +9,8 @@ export interface DedupeEntry {
   receivedAt: number;
   /** The command's deadline, hub time. */
   deadline: number;
+  /** The time it had when it arrived (`cmd.timeoutMs`); absent in tables of older versions. */
+  timeoutMs?: number;
   /** The stored result once done; redeliveries are answered with it. */
   result?: ResultPdu;
 }
@@ -90,30 +92,24 @@ export class DedupeTable {
   }
 
   /**
-   * Restores from `toJSON` output. An entry still `running` belongs to a previous process
-   * that died mid-command: it must not run again (§6.2), so it becomes a failed result.
-   * Returns the ids so marked.
+   * Restores from `toJSON` output. Returns the entries still `running`: commands of a
+   * previous process that died mid-command. They must not run again (§6.2); the command
+   * runner resumes them (their executor may know how they ended) and finishes them.
    */
-  load(json: JsonValue | undefined, now: number): string[] {
+  load(json: JsonValue | undefined): DedupeEntry[] {
     this.entries.clear();
-    const interrupted: string[] = [];
-    if (!Array.isArray(json)) return interrupted;
+    const running: DedupeEntry[] = [];
+    if (!Array.isArray(json)) return running;
     for (const raw of json as unknown as DedupeEntry[]) {
       if (!raw || typeof raw.id !== "string") continue;
       const entry: DedupeEntry = { ...raw };
       if (entry.state !== "done" || !entry.result) {
-        entry.state = "done";
-        entry.result = {
-          type: "result",
-          id: entry.id,
-          ok: false,
-          error: { code: "executor_error", message: "interrupted by restart" },
-          ts: now,
-        };
-        interrupted.push(entry.id);
+        entry.state = "running";
+        delete entry.result;
+        running.push(entry);
       }
       this.entries.set(entry.id, entry);
     }
-    return interrupted;
+    return running;
   }
 }

@@ -297,14 +297,15 @@ export class EdgeClient extends EventEmitter<EdgeClientEvents> {
 
   private async load(): Promise<void> {
     try {
-      const { deviceId, interrupted } = await this.store.load(this.clock.now());
+      const { deviceId, interrupted } = await this.store.load();
       this.handshake.restore(deviceId);
       if (interrupted.length > 0) {
         this.logger.warn(
-          { commands: interrupted },
-          "commands interrupted by a restart answer executor_error",
+          { commands: interrupted.map((entry) => entry.id) },
+          "commands interrupted by a restart: resuming (their executors report how they ended)",
         );
       }
+      for (const entry of interrupted) this.track(this.runner.resume(entry));
     } catch (error) {
       this.fail(EdgeErrorCode.STORAGE_FAILED, "could not load persisted state; starting empty", error);
     }

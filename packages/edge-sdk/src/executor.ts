@@ -29,6 +29,14 @@ export interface ExecutionContext {
 export interface Executor {
   readonly method: string;
   execute(params: JsonValue | undefined, context: ExecutionContext): Promise<ExecutorResult>;
+  /**
+   * After a restart, for a command this method was running when the previous process died
+   * (§6.2): its real outcome — awaited if the work outlived the process — as `{data}`, or
+   * an ExecutorError. Undefined when the executor knows nothing of it. Without `resume` (or
+   * when it answers undefined) the command is answered `executor_error` "interrupted by
+   * restart"; it is never run again.
+   */
+  resume?(context: ExecutionContext): Promise<{ data: ExecutorResult } | undefined>;
 }
 
 /** Builds an executor from a method name and a function. */

@@ -218,11 +218,58 @@ describe("EdgeClient dedupe (§6.2)", () => {
     let runs = 0;
     h.client.handle("m", () => ++runs);
     const socket = await h.connect();
+    await settle();
+    // Sent from the outbox after the welcome, without waiting for a redelivery…
+    const interrupted = {
+      id: "d5",
+      ok: false,
+      error: { code: "executor_error", message: "interrupted by restart" },
+    };
+    expect(socket.of("result")).toMatchObject([interrupted]);
+    // …and a redelivery is acked and answered the same, still without running it.
     socket.deliver(cmd("d5", "m"));
     await settle();
     expect(runs).toBe(0);
+    expect(socket.of("ack")).toEqual([{ type: "ack", id: "d5" }]);
+    expect(socket.of("result")).toMatchObject([interrupted, interrupted]);
+  });
+
+  it("a restart resumes a running command through its executor's resume: the real outcome is sent", async () => {
+    const storage = new MemoryStorage();
+    await storage.save("dedupe", [
+      { id: "d7", method: "job", state: "running", receivedAt: 1, deadline: 2, timeoutMs: 5_000 },
+      { id: "d8", method: "job", state: "running", receivedAt: 1, deadline: 2, timeoutMs: 5_000 },
+    ]);
+    const h = setup({ storage });
+    let finish!: () => void;
+    const resumed: string[] = [];
+    h.client.register({
+      method: "job",
+      execute: async () => "ran again",
+      resume: async (context) => {
+        resumed.push(context.commandId);
+        if (context.commandId === "d8") return undefined; // knows nothing of it
+        await new Promise<void>((r) => {
+          finish = r;
+        });
+        return { data: { exitCode: 0 } };
+      },
+    });
+    const socket = await h.connect();
+    socket.deliver(cmd("d7", "job"));
+    await settle();
+    expect(resumed).toEqual(["d7", "d8"]);
+    // The redelivery of the command still going is acked, and not run.
+    expect(socket.of("ack")).toEqual([{ type: "ack", id: "d7" }]);
     expect(socket.of("result")).toMatchObject([
-      { id: "d5", ok: false, error: { code: "executor_error", message: "interrupted by restart" } },
+      { id: "d8", ok: false, error: { code: "executor_error", message: "interrupted by restart" } },
+    ]);
+    finish();
+    await settle();
+    expect(socket.of("result")).toMatchObject([{ id: "d8" }, { id: "d7", ok: true, data: { exitCode: 0 } }]);
+    expect(await storage.load("dedupe")).toMatchObject([
+      { id: "d7", state: "done", result: { ok: true } },
+      { id: "d8", state: "done", result: { ok: false } },
     ]);
   });
 

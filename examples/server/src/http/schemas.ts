@@ -118,6 +118,7 @@ export const Command = Type.Object({
   expiresAt: Nullable(EpochMs),
   deadline: Nullable(EpochMs),
   attempts: Type.Integer(),
+  acknowledgedAt: Nullable(EpochMs),
   groupId: Nullable(Id),
   createdAt: EpochMs,
   updatedAt: EpochMs,

@@ -37,9 +37,13 @@ export function endOverdue(
     : ledger.move(command, "expire");
 }
 
-/** A timed-out command's error: the device acknowledged (result_timeout) or never did. */
-function timeoutError(command: CommandRecord): CommandError {
-  return command.status === "DELIVERED"
+/**
+ * A timed-out command's error, the one definition across attempts (§6.1): `result_timeout`
+ * once the device acknowledged any attempt (it is DELIVERED, or was before a requeue) —
+ * the device had the command; `delivery_timeout` when no attempt was ever acknowledged.
+ */
+export function timeoutError(command: Pick<CommandRecord, "status" | "acknowledgedAt">): CommandError {
+  return command.status === "DELIVERED" || command.acknowledgedAt !== null
     ? { code: CloudErrorCode.RESULT_TIMEOUT, message: "no result before the deadline" }
     : { code: CloudErrorCode.DELIVERY_TIMEOUT, message: "no acknowledgement before the deadline" };
 }

@@ -275,13 +275,14 @@ export class CommandDelivery {
 
   private async onAck(session: Session, commandId: string): Promise<void> {
     const known = this.sentOn(session, commandId);
-    if (known?.status === "SENT" && (await this.ledger.move(known, "ack"))) return;
+    if (known?.status === "SENT" && (await this.ledger.move(known, "ack", acknowledged(known, this.clock))))
+      return;
     const command = await this.commands.get(commandId);
     if (!command || command.deviceId !== session.deviceId) {
       this.unknownCommand(session, commandId);
       return;
     }
-    if (command.status === "SENT") await this.ledger.move(command, "ack");
+    if (command.status === "SENT") await this.ledger.move(command, "ack", acknowledged(command, this.clock));
     // Duplicate acks (redelivery) and acks after the outcome are harmless: ignored.
   }
 
@@ -316,4 +317,9 @@ export class CommandDelivery {
       ...(/^[A-Za-z0-9_-]{1,64}$/.test(commandId) ? { ref: commandId } : {}),
     });
   }
+}
+
+/** The ack's patch: the first acknowledgement's time, kept by later attempts. */
+function acknowledged(command: CommandRecord, clock: Clock): { acknowledgedAt: number } {
+  return { acknowledgedAt: command.acknowledgedAt ?? clock.now() };
 }

@@ -8,7 +8,9 @@ import type { IdGenerator } from "../util/ids.js";
 import type { BrokerLink } from "./broker-link.js";
 
 /** The fields a broker event may set besides the status. */
-export type MovePatch = Partial<Pick<CommandRecord, "result" | "error" | "deadline" | "attempts">>;
+export type MovePatch = Partial<
+  Pick<CommandRecord, "result" | "error" | "deadline" | "attempts" | "acknowledgedAt">
+>;
 
 /** What a new command is made of. */
 export interface CommandDraft {
@@ -74,6 +76,7 @@ export class CommandLedger {
       expiresAt: input.ttlMs !== undefined ? now + input.ttlMs : null,
       deadline: null,
       attempts: 0,
+      acknowledgedAt: null,
       groupId: input.groupId ?? null,
       createdAt: now,
       updatedAt: now,

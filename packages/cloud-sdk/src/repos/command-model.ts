@@ -17,6 +17,7 @@ export const COMMAND_PATCH_FIELDS = [
   "expiresAt",
   "deadline",
   "attempts",
+  "acknowledgedAt",
   "groupId",
   "updatedAt",
 ] as const satisfies ReadonlyArray<keyof CommandPatch>;

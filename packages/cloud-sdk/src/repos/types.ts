@@ -189,6 +189,11 @@ export interface CommandRecord {
   deadline: number | null;
   /** How many times the command was written to a socket. */
   attempts: number;
+  /**
+   * Hub time the device first acknowledged the command, on any attempt; null while it never
+   * has. A requeue keeps it: it decides `result_timeout` over `delivery_timeout` (§6.1).
+   */
+  acknowledgedAt: number | null;
   /** The group of a fan-out, if it came from one. */
   groupId: string | null;
   createdAt: number;

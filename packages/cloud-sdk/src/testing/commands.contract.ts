@@ -32,6 +32,7 @@ export function describeCommandRepositoryContract(
       expiresAt: T0 + 60_000,
       deadline: null,
       attempts: 0,
+      acknowledgedAt: null,
       groupId: null,
       createdAt: T0,
       updatedAt: T0,
@@ -43,6 +44,7 @@ export function describeCommandRepositoryContract(
         groupId: nextId(),
         deadline: T0 + 5,
         attempts: 2,
+        acknowledgedAt: T0 + 3,
         status: "SENT",
         error: { code: "E", message: "m", details: { n: 1 } },
       });

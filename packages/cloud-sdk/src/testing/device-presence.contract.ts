@@ -135,6 +135,7 @@ export function describeDevicePresenceContract(harness: TestHarness, current: ()
         expiresAt: null,
         deadline: null,
         attempts: 0,
+        acknowledgedAt: null,
         groupId: null,
         createdAt: T0,
         updatedAt: T0,

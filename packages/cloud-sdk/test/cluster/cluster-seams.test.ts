@@ -84,6 +84,7 @@ function foreign(deviceId: string, now: number, fields: Partial<CommandRecord>):
     expiresAt: null,
     deadline: null,
     attempts: 0,
+    acknowledgedAt: null,
     groupId: null,
     createdAt: now,
     updatedAt: now,

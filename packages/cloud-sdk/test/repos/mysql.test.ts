@@ -90,6 +90,20 @@ describe("mysql: migrations", () => {
     }
   });
 
+  it("a migration cut off after its ALTER (column there, version not recorded) runs again", async () => {
+    const fresh = await MysqlTestDatabase.create();
+    try {
+      await (await createMysqlStore({ url: fresh.url })).close();
+      await fresh.query("DELETE FROM cloudedge_migrations WHERE version = 2");
+      await (await createMysqlStore({ url: fresh.url })).close();
+      expect((await recorded(fresh)).map((m) => m.version)).toEqual(MYSQL_MIGRATIONS.map((m) => m.version));
+      const columns = (await fresh.query("SHOW COLUMNS FROM commands LIKE 'acknowledged_at'")) as unknown[];
+      expect(columns).toHaveLength(1);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it("refuses a database migrated by a newer cloudedge", async () => {
     const fresh = await MysqlTestDatabase.create();
     try {

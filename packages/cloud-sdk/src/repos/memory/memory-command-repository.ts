@@ -114,6 +114,7 @@ function normalizeCommand(c: CommandRecord): CommandRecord {
     expiresAt: c.expiresAt ?? null,
     deadline: c.deadline ?? null,
     attempts: c.attempts,
+    acknowledgedAt: c.acknowledgedAt ?? null,
     groupId: c.groupId ?? null,
     createdAt: c.createdAt,
     updatedAt: c.updatedAt,

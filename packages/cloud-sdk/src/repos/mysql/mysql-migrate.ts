@@ -38,7 +38,7 @@ export async function migrateMysql(
       const applied = new Set((rows as Array<{ version: unknown }>).map((r) => Number(r.version)));
       const pending = pendingMigrations(migrations, applied);
       for (const migration of pending) {
-        for (const statement of migration.statements) await conn.query(statement);
+        for (const statement of migration.statements) await conn.query(statement).catch(alreadyDone);
         await conn.query("INSERT INTO cloudedge_migrations (version, name, applied_at) VALUES (?, ?, ?)", [
           migration.version,
           migration.name,
@@ -54,4 +54,12 @@ export async function migrateMysql(
   } finally {
     conn.release();
   }
+}
+
+/**
+ * MySQL has no `ADD COLUMN IF NOT EXISTS` (MariaDB does): a migration cut off after its
+ * ALTER and run again finds the column there, which is what the ALTER meant.
+ */
+function alreadyDone(error: unknown): void {
+  if ((error as { code?: string }).code !== "ER_DUP_FIELDNAME") throw error;
 }

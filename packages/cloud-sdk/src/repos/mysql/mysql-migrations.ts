@@ -121,4 +121,10 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
       ) ${TABLE_OPTIONS}`,
     ],
   },
+  {
+    version: 2,
+    name: "commands.acknowledged_at",
+    // Run again after an interruption, the duplicate column is tolerated (migrateMysql).
+    statements: ["ALTER TABLE commands ADD COLUMN acknowledged_at BIGINT NULL"],
+  },
 ];

@@ -14,13 +14,14 @@ const COLUMN: Record<CommandPatchField, string> = {
   expiresAt: "expires_at",
   deadline: "deadline",
   attempts: "attempts",
+  acknowledgedAt: "acknowledged_at",
   groupId: "group_id",
   updatedAt: "updated_at",
 };
 
 /** Insert column list of the commands table, matching commandValues(). */
 export const COMMAND_INSERT_COLUMNS =
-  "id, device_id, method, params, status, result, error, timeout_ms, expires_at, deadline, attempts, group_id, created_at, updated_at";
+  "id, device_id, method, params, status, result, error, timeout_ms, expires_at, deadline, attempts, acknowledged_at, group_id, created_at, updated_at";
 
 /** Bind values of a new command (ids as bigint, JSON as text). */
 export function commandValues(c: CommandRecord, deviceId: bigint): SqlParam[] {
@@ -36,6 +37,7 @@ export function commandValues(c: CommandRecord, deviceId: bigint): SqlParam[] {
     c.expiresAt ?? null,
     c.deadline ?? null,
     c.attempts,
+    c.acknowledgedAt ?? null,
     c.groupId === null || c.groupId === undefined ? null : requireId(c.groupId, "groupId"),
     c.createdAt,
     c.updatedAt,

@@ -122,6 +122,7 @@ export function commandFromRow(row: Row): CommandRecord {
     expiresAt: numOrNull(row.expires_at),
     deadline: numOrNull(row.deadline),
     attempts: num(row.attempts),
+    acknowledgedAt: numOrNull(row.acknowledged_at),
     groupId: idOrNull(row.group_id),
     createdAt: num(row.created_at),
     updatedAt: num(row.updated_at),

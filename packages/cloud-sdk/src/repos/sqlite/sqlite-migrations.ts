@@ -110,4 +110,9 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       "CREATE UNIQUE INDEX uq_api_tokens_hash ON api_tokens (token_hash)",
     ],
   },
+  {
+    version: 2,
+    name: "commands.acknowledged_at",
+    statements: ["ALTER TABLE commands ADD COLUMN acknowledged_at INTEGER"],
+  },
 ];
