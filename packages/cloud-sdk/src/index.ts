@@ -51,9 +51,11 @@ export {
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
 export {
+  assertDocumentLimits,
   CloudError,
   CloudErrorCode,
   ConflictError,
+  DocumentLimitError,
   DriverMissingError,
   isCloudError,
   NotFoundError,

@@ -14,6 +14,7 @@ import {
   Text,
   Version,
 } from "./common.js";
+import { MAX_ISSUES } from "./errors.js";
 
 /**
  * Every v1 PDU, one schema each: the single source of its TypeScript type (Static<>),
@@ -218,7 +219,7 @@ export const ErrorPdu = Type.Object(
     retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
     issues: Type.Optional(
       Type.Array(Type.Object({ path: Text(1024, undefined, 0), message: Text(1024, undefined, 0) }), {
-        maxItems: 32,
+        maxItems: MAX_ISSUES,
       }),
     ),
   },

@@ -159,6 +159,7 @@ export class CommandBroker {
       maxTimeoutMs: this.options.maxTimeoutMs ?? 86_400_000,
       maxTtlMs: this.options.maxTtlMs ?? 30 * 86_400_000,
       limits: this.link.limits,
+      documents: this.link.documentLimits,
     });
     const device = await this.options.store.devices.get(deviceId);
     if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");

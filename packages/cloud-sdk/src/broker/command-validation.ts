@@ -1,5 +1,5 @@
-import { type DecodeLimits, encode } from "@cloudedge/protocol";
-import { ValidationError } from "../errors.js";
+import { type DecodeLimits, type DocumentLimits, encode } from "@cloudedge/protocol";
+import { assertDocumentLimits, ValidationError } from "../errors.js";
 
 /** The bounds a new command is checked against. */
 export interface CommandBounds {
@@ -7,6 +7,8 @@ export interface CommandBounds {
   maxTtlMs: number;
   /** The hub's protocol limits: the cmd PDU must be one the device accepts. */
   limits: DecodeLimits;
+  /** The hub's document limits, which params keep (docs/protocol.md §2.2). */
+  documents: DocumentLimits;
 }
 
 /** Throws ValidationError, with one entry per bad field, unless the command can be sent as given. */
@@ -17,6 +19,8 @@ export function validateCommand(
   ttlMs: number | undefined,
   bounds: CommandBounds,
 ): void {
+  // First, and iterative: nothing below walks a params value nested 20,000 deep.
+  assertDocumentLimits(params, bounds.documents, "/params", "params");
   const fields: Array<{ path: string; message: string }> = [];
   const { maxTimeoutMs, maxTtlMs } = bounds;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > maxTimeoutMs) {
