@@ -22,6 +22,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
       scope: "write",
       params: DeviceParams,
       body: S.NewCommand,
+      documents: ["params"],
       responses: {
         200: { description: "wait: the command finished (see status).", schema: S.Command },
         202: { description: "Accepted; poll the command or watch /api/v1/events.", schema: S.Command },
@@ -136,6 +137,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
         },
         { additionalProperties: false },
       ),
+      documents: ["params"],
       responses: {
         202: { description: "Per-device outcome of sending.", schema: S.FanOut },
         404: { description: "No such group." },
@@ -178,10 +180,15 @@ export function commandRoutes(deps: AppDeps): Route[] {
       scope: "write",
       params: DeviceParams,
       body: S.MergePatch,
+      documents: [""],
       headers: { "If-Match": { description: 'Expected desired version, e.g. 3 or "3".' } },
       responses: {
         200: { description: "The new state.", schema: S.State },
         404: { description: "No such device." },
+        400: {
+          description:
+            "validation_failed, or document_limit: the patch or the document it builds breaks a document limit (`limit`, `max`).",
+        },
         412: { description: "version_mismatch; the problem carries currentVersion." },
       },
       handler: async (ctx, { params, body }) => {

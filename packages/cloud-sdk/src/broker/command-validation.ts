@@ -1,6 +1,11 @@
 import { type DecodeLimits, type DocumentLimits, encode } from "@cloudedge/protocol";
 import { assertDocumentLimits, ValidationError } from "../errors.js";
 
+/** Default and most a command's `timeoutMs` may be: one day (400 beyond). */
+export const MAX_COMMAND_TIMEOUT_MS = 86_400_000;
+/** Default and most a command's `ttlMs` may be: 30 days (400 beyond); beyond 2^31 ms, timers are chunked. */
+export const MAX_COMMAND_TTL_MS = 30 * 86_400_000;
+
 /** The bounds a new command is checked against. */
 export interface CommandBounds {
   maxTimeoutMs: number;
