@@ -70,7 +70,9 @@ export const WelcomePdu = Type.Object(
     desired: Type.Optional(
       Type.Object(
         {
-          version: Version(),
+          version: Version(
+            "The hub's desired-state version. 0: the hub has none; `patch` is then {} (not a `desired` PDU, whose minimum is 1).",
+          ),
           patch: JsonObject("Merge patch (or the whole document when `full`)."),
           full: Type.Boolean({ description: "true: `patch` is the whole desired document; replace." }),
         },
