@@ -110,48 +110,66 @@ export function findLimitViolation(
   if (typeof value !== "object" || value === null) return undefined;
   if (maxDepth < 1) return violation("depth", maxDepth, "", prefix);
   // Breadth-first; parents and keys rebuild a path only when something is wrong.
-  const nodes: object[] = [value];
-  const depths: number[] = [1];
-  const parents: number[] = [-1];
-  const keys: Array<string | number> = [""];
-  for (let i = 0; i < nodes.length; i++) {
-    const node = nodes[i] as Record<string, unknown> | unknown[];
-    const depth = depths[i] as number;
-    const visit = (item: unknown, key: string | number): LimitViolation | undefined => {
-      if (typeof item === "string") {
-        return item.length > maxStringLength
-          ? violation("string_length", maxStringLength, pointer(parents, keys, i, key), prefix)
-          : undefined;
-      }
-      if (typeof item !== "object" || item === null) return undefined;
-      if (depth + 1 > maxDepth) return violation("depth", maxDepth, pointer(parents, keys, i, key), prefix);
-      nodes.push(item);
-      depths.push(depth + 1);
-      parents.push(i);
-      keys.push(key);
-      return undefined;
-    };
+  const walk: Walk = { nodes: [value], depths: [1], parents: [-1], keys: [""] };
+  for (let i = 0; i < walk.nodes.length; i++) {
+    const node = walk.nodes[i] as Record<string, unknown> | unknown[];
+    const depth = walk.depths[i] as number;
     if (Array.isArray(node)) {
       if (node.length > maxArrayLength) {
-        return violation("array_length", maxArrayLength, pointer(parents, keys, i), prefix);
+        return violation("array_length", maxArrayLength, pointer(walk.parents, walk.keys, i), prefix);
       }
       for (let j = 0; j < node.length; j++) {
-        const found = visit(node[j], j);
+        const found = visit(walk, limits, i, depth, node[j], j, prefix);
         if (found) return found;
       }
       continue;
     }
     const names = Object.keys(node);
-    if (names.length > maxObjectKeys)
-      return violation("keys", maxObjectKeys, pointer(parents, keys, i), prefix);
+    if (names.length > maxObjectKeys) {
+      return violation("keys", maxObjectKeys, pointer(walk.parents, walk.keys, i), prefix);
+    }
     for (const name of names) {
       if (name.length > maxStringLength) {
-        return violation("string_length", maxStringLength, pointer(parents, keys, i), prefix);
+        return violation("string_length", maxStringLength, pointer(walk.parents, walk.keys, i), prefix);
       }
-      const found = visit(node[name], name);
+      const found = visit(walk, limits, i, depth, node[name], name, prefix);
       if (found) return found;
     }
   }
+  return undefined;
+}
+
+/** The containers found so far, with their depth and where they hang (index of parent, key). */
+interface Walk {
+  nodes: object[];
+  depths: number[];
+  parents: number[];
+  keys: Array<string | number>;
+}
+
+/** Checks one member of container `i`: a string's length, or queues a container (bounded depth). */
+function visit(
+  walk: Walk,
+  limits: StructureLimits,
+  i: number,
+  depth: number,
+  item: unknown,
+  key: string | number,
+  prefix: string,
+): LimitViolation | undefined {
+  if (typeof item === "string") {
+    return item.length > limits.maxStringLength
+      ? violation("string_length", limits.maxStringLength, pointer(walk.parents, walk.keys, i, key), prefix)
+      : undefined;
+  }
+  if (typeof item !== "object" || item === null) return undefined;
+  if (depth + 1 > limits.maxDepth) {
+    return violation("depth", limits.maxDepth, pointer(walk.parents, walk.keys, i, key), prefix);
+  }
+  walk.nodes.push(item);
+  walk.depths.push(depth + 1);
+  walk.parents.push(i);
+  walk.keys.push(key);
   return undefined;
 }
 
