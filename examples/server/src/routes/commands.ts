@@ -26,6 +26,10 @@ export function commandRoutes(deps: AppDeps): Route[] {
       responses: {
         200: { description: "wait: the command finished (see status).", schema: S.Command },
         202: { description: "Accepted; poll the command or watch /api/v1/events.", schema: S.Command },
+        400: {
+          description:
+            "validation_failed (e.g. timeoutMs or ttlMs past its maximum), or document_limit: params break a document limit (`limit`, `max`).",
+        },
         404: { description: "No such device." },
         409: { description: "device_offline (no ttlMs) or device_disabled; the problem carries commandId." },
         504: { description: "wait: no outcome in time; the problem carries commandId." },
@@ -140,6 +144,7 @@ export function commandRoutes(deps: AppDeps): Route[] {
       documents: ["params"],
       responses: {
         202: { description: "Per-device outcome of sending.", schema: S.FanOut },
+        400: { description: "validation_failed or document_limit, once for the whole group." },
         404: { description: "No such group." },
       },
       handler: async (ctx, { params, body }) => {

@@ -70,6 +70,7 @@ export function legacyRoutes(deps: AppDeps): Route[] {
       scope,
       responses: {
         200: { description: '{"status":"success","data":{"device_id","password"}}' },
+        400: { description: "GENERAL_ERROR: a field breaks its v1 schema; `message` names it." },
         409: { description: "The (sn, model) pair is taken." },
       },
       body: S.LegacyDeviceAdd,
