@@ -69,7 +69,7 @@ export {
   jsonEqual,
   setOwn,
 } from "./merge-patch.js";
-export { documentLimitError } from "./pdu-documents.js";
+export { documentLimitError, documentViolationError } from "./pdu-documents.js";
 export {
   AckPdu,
   ByePdu,

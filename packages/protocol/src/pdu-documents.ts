@@ -1,5 +1,5 @@
 import { ErrorCode } from "./codes.js";
-import { type DocumentLimits, findLimitViolation } from "./document-limits.js";
+import { type DocumentLimits, findLimitViolation, type LimitViolation } from "./document-limits.js";
 import { ProtocolError } from "./errors.js";
 import type { Pdu, PduType } from "./pdus.js";
 
@@ -30,15 +30,22 @@ export function documentLimitError(pdu: Pdu, limits: DocumentLimits): ProtocolEr
     const found = findLimitViolation(value, limits, path);
     if (!found) continue;
     const ref = (pdu as { id?: unknown }).id;
-    return new ProtocolError(
-      ErrorCode.INVALID_PDU,
-      `${pdu.type} breaks the document limits (${found.limit})`,
-      {
-        pduType: pdu.type,
-        ...(typeof ref === "string" ? { ref } : {}),
-        issues: [{ path: found.path, message: `${found.message} (document limit: ${found.limit})` }],
-      },
-    );
+    return documentViolationError(found, `${pdu.type} breaks the document limits (${found.limit})`, {
+      pduType: pdu.type,
+      ...(typeof ref === "string" ? { ref } : {}),
+    });
   }
   return undefined;
+}
+
+/** The `invalid_pdu` error for a document limit violation: one issue, its message naming the limit. */
+export function documentViolationError(
+  found: LimitViolation,
+  message: string,
+  options: { pduType?: string; ref?: string } = {},
+): ProtocolError {
+  return new ProtocolError(ErrorCode.INVALID_PDU, message, {
+    ...options,
+    issues: [{ path: found.path, message: `${found.message} (document limit: ${found.limit})` }],
+  });
 }

@@ -1,12 +1,12 @@
 import {
   applyMergePatch,
   type DocumentLimits,
+  documentViolationError,
   ErrorCode,
   findDocumentViolation,
   type HelloPdu,
   type JsonObject,
   jsonEqual,
-  ProtocolError,
   type ReportedPdu,
   setOwn,
 } from "@cloudedge/protocol";
@@ -262,20 +262,11 @@ export class StateService {
         const violation = findDocumentViolation(reported, this.limits);
         if (violation) {
           // The patch kept the limits (decode checked it); the document it builds does not.
-          const issue = {
-            path: violation.path,
-            message: `${violation.message} (document limit: ${violation.limit})`,
-          };
-          this.options.hub.send(
-            session.deviceId,
-            new ProtocolError(
-              ErrorCode.INVALID_PDU,
-              "the reported document would break the document limits",
-              {
-                issues: [issue],
-              },
-            ).toPdu(),
+          const error = documentViolationError(
+            violation,
+            "the reported document would break the document limits",
           );
+          this.options.hub.send(session.deviceId, error.toPdu());
           return;
         }
         const now = this.clock.now();
