@@ -81,6 +81,15 @@ describe("desired state", () => {
     expect((await cloud.state.get(device.id)).desiredVersion).toBe(1);
   });
 
+  it("a hub without desired state answers a device that applied some with version 0 and {} (§6.3)", async () => {
+    const { cloud } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "d" });
+    const conn = new FakeDevice(cloud.hub);
+    conn.sendPdu(hello({ deviceId: device.id, secret, desiredVersion: 5 }));
+    await until(() => conn.of("welcome").length === 1, "welcome");
+    expect(conn.last("welcome")?.desired).toEqual({ version: 0, patch: {}, full: true });
+  });
+
   it("a stored desired document beyond the limits (written before they held) does not block the welcome", async () => {
     const { cloud, store } = await setup();
     const { device, secret } = await cloud.devices.register({ name: "d" });

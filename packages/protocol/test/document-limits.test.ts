@@ -151,6 +151,27 @@ describe("documents in PDUs", () => {
   });
 });
 
+describe("welcome.desired is not a desired PDU (§6.3)", () => {
+  it("welcome.desired.version may be 0; a desired PDU's may not", () => {
+    const welcome = {
+      type: "welcome",
+      version: 1,
+      sessionId: "s",
+      deviceId: "1",
+      heartbeatMs: 30_000,
+      token: "t",
+      tokenExpiresAt: 1,
+      serverTime: 1,
+      maxFrameBytes: 262_144,
+      reportedVersion: 0,
+      desired: { version: 0, patch: {}, full: true },
+    };
+    expect(decode(JSON.stringify(welcome), { from: "hub" }).ok).toBe(true);
+    const desired = decode(JSON.stringify({ type: "desired", version: 0, patch: {} }), { from: "hub" });
+    expect(!desired.ok && desired.error.code).toBe(ErrorCode.INVALID_PDU);
+  });
+});
+
 describe("setLongTimeout", () => {
   it("fires after delays beyond 2^31−1 ms, not at once", () => {
     vi.useFakeTimers();
