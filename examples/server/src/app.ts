@@ -86,7 +86,7 @@ export function createApp(deps: AppDeps): { app: Koa; streams: EventStreams } {
     router[route.method](koaPath(route.path), async (ctx) => {
       const run = async () => {
         if (route.scope !== null) requireScope(await deps.tokens.authenticate(ctx), route.scope);
-        const input = await readInput(ctx, route, bodyLimit);
+        const input = await readInput(ctx, route, bodyLimit, deps.cloud.hub.documentLimits);
         await route.handler(ctx, input);
       };
       if (route.tag !== "legacy") return run();

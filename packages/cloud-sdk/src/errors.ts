@@ -1,3 +1,5 @@
+import { type DocumentLimits, findDocumentViolation, type LimitViolation } from "@cloudedge/protocol";
+
 /**
  * The one error type of the cloud SDK. `code` is stable (assert on it), `status` is the
  * HTTP status the REST layer maps it to, `expose` says whether the message may be shown
@@ -25,6 +27,7 @@ export const CloudErrorCode = {
   CONFLICT: "conflict",
   DEVICE_EXISTS: "device_exists",
   VALIDATION: "validation_failed",
+  DOCUMENT_LIMIT: "document_limit",
   VERSION_MISMATCH: "version_mismatch",
   DEVICE_OFFLINE: "device_offline",
   DEVICE_DISABLED: "device_disabled",
@@ -62,6 +65,39 @@ export class ValidationError extends CloudError {
   constructor(message: string, fields: Array<{ path: string; message: string }> = []) {
     super(CloudErrorCode.VALIDATION, message, 400, true, { fields });
   }
+}
+
+/**
+ * A JSON document (state, params, a request body) breaks a document limit (docs/protocol.md
+ * §2.2): `details.limit` names it (depth, keys, array_length, string_length, bytes),
+ * `details.max` is its value and `details.fields` says where.
+ */
+export class DocumentLimitError extends CloudError {
+  override readonly name = "DocumentLimitError";
+  constructor(violation: LimitViolation, what = "the document") {
+    super(
+      CloudErrorCode.DOCUMENT_LIMIT,
+      `${what} breaks the ${violation.limit} limit: ${violation.message}`,
+      400,
+      true,
+      {
+        limit: violation.limit,
+        max: violation.max,
+        fields: [{ path: violation.path, message: violation.message }],
+      },
+    );
+  }
+}
+
+/** Throws DocumentLimitError unless `value` keeps `limits`; paths start with `prefix`. */
+export function assertDocumentLimits(
+  value: unknown,
+  limits: DocumentLimits,
+  prefix = "",
+  what?: string,
+): void {
+  const violation = findDocumentViolation(value, limits, prefix);
+  if (violation) throw new DocumentLimitError(violation, what);
 }
 
 /** The store cannot be reached or failed unexpectedly; nothing about its internals is exposed. */

@@ -11,6 +11,8 @@ export {
   generateApiToken,
   hashToken,
   hasScope,
+  MAX_TOKEN_LIFETIME_MS,
+  MIN_TOKEN_LIFETIME_MS,
 } from "./auth/api-tokens.js";
 export {
   type AuthFailureReason,
@@ -30,6 +32,7 @@ export type {
   SendAndWaitOptions,
   SendOptions,
 } from "./broker/command-types.js";
+export { MAX_COMMAND_TIMEOUT_MS, MAX_COMMAND_TTL_MS } from "./broker/command-validation.js";
 export { Cloud, type CloudOptions } from "./cloud.js";
 export type {
   BusHandler,
@@ -51,9 +54,11 @@ export {
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
 export {
+  assertDocumentLimits,
   CloudError,
   CloudErrorCode,
   ConflictError,
+  DocumentLimitError,
   DriverMissingError,
   isCloudError,
   NotFoundError,

@@ -380,13 +380,31 @@ describe("validation", () => {
     ["bad method", "rm -rf /", null, {}, "/method"],
     ["zero timeout", "x", null, { timeoutMs: 0 }, "/timeoutMs"],
     ["negative ttl", "x", null, { ttlMs: -1 }, "/ttlMs"],
-    ["huge params", "x", { blob: "x".repeat(300_000) }, {}, "/params"],
   ])("%s → validation_failed on %s", async (_name, method, params, options, path) => {
     const { cloud, online } = await setup();
     const { device } = await online();
     const error = await cloud.broker.send(device.id, method, params, options).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: "validation_failed", status: 400 });
     expect(JSON.stringify((error as { details: unknown }).details)).toContain(path);
+  });
+
+  it.each([
+    ["a string too long", { blob: "x".repeat(300_000) }, "string_length", "/params/blob"],
+    [
+      "too many bytes for a frame",
+      { a: "x".repeat(60_000), b: "x".repeat(60_000), c: "x".repeat(60_000), d: "é".repeat(60_000) },
+      "bytes",
+      "/params",
+    ],
+    ["nested too deep", JSON.parse(`${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}`), "depth", "/params/a"],
+  ])("params with %s → document_limit naming the limit", async (_name, params, limit, path) => {
+    const { cloud, online } = await setup();
+    const { device } = await online();
+    const error = await cloud.broker.send(device.id, "x", params).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: "document_limit", status: 400, details: { limit } });
+    expect((error as { details: { fields: Array<{ path: string }> } }).details.fields[0]?.path).toMatch(
+      new RegExp(`^${path}`),
+    );
   });
 
   it("unknown device → device_not_found (404)", async () => {

@@ -13,6 +13,17 @@ async function setup(overrides: Parameters<typeof makeCloud>[0] = {}) {
   return fixture;
 }
 
+describe("stateDelta", () => {
+  it("keeps a __proto__ key as data, as desired does (#20.11)", () => {
+    const desired = JSON.parse('{"__proto__":{"x":1},"n":{"__proto__":2}}');
+    const delta = stateDelta(desired, {});
+    expect(Object.hasOwn(delta, "__proto__")).toBe(true);
+    expect(Object.getPrototypeOf(delta)).toBe(Object.prototype);
+    expect(Object.hasOwn(delta["n"] as object, "__proto__")).toBe(true);
+    expect(stateDelta(desired, JSON.parse('{"__proto__":{"x":1},"n":{"__proto__":2}}'))).toEqual({});
+  });
+});
+
 describe("desired state", () => {
   it("applies merge patches with increasing versions and pushes them to the online device", async () => {
     const { cloud, online } = await setup();
@@ -49,6 +60,46 @@ describe("desired state", () => {
       code: "device_not_found",
       status: 404,
     });
+  });
+
+  it("holds the patch and the merged document to the document limits before any recursive walk", async () => {
+    const { cloud } = await setup();
+    const { device } = await cloud.devices.register({ name: "d" });
+    const deep = JSON.parse(`${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`);
+    await expect(cloud.state.patchDesired(device.id, deep)).rejects.toMatchObject({
+      code: "document_limit",
+      status: 400,
+      details: { limit: "depth", max: 30 },
+    });
+    const keys = (from: number, n: number) =>
+      Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${from + i}`, i]));
+    await cloud.state.patchDesired(device.id, { o: keys(0, 1000) });
+    await expect(cloud.state.patchDesired(device.id, { o: keys(1000, 1) })).rejects.toMatchObject({
+      code: "document_limit",
+      details: { limit: "keys", fields: [{ path: "/desired/o" }] },
+    });
+    expect((await cloud.state.get(device.id)).desiredVersion).toBe(1);
+  });
+
+  it("a hub without desired state answers a device that applied some with version 0 and {} (§6.3)", async () => {
+    const { cloud } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "d" });
+    const conn = new FakeDevice(cloud.hub);
+    conn.sendPdu(hello({ deviceId: device.id, secret, desiredVersion: 5 }));
+    await until(() => conn.of("welcome").length === 1, "welcome");
+    expect(conn.last("welcome")?.desired).toEqual({ version: 0, patch: {}, full: true });
+  });
+
+  it("a stored desired document beyond the limits (written before they held) does not block the welcome", async () => {
+    const { cloud, store } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "d" });
+    let deep: Record<string, unknown> = { leaf: 1 };
+    for (let i = 0; i < 40; i++) deep = { a: deep };
+    await store.state.setDesired(device.id, deep as never, 1, 0, 1);
+    const conn = new FakeDevice(cloud.hub);
+    conn.sendPdu(hello({ deviceId: device.id, secret }));
+    await until(() => conn.of("welcome").length === 1, "welcome");
+    expect(conn.last("welcome")?.desired).toBeUndefined();
   });
 
   it("resyncs a device that was offline: welcome carries the whole document at the hub's version", async () => {

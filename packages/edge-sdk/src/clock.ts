@@ -1,3 +1,5 @@
+import { clearLongTimeout, setLongTimeout } from "@cloudedge/protocol";
+
 /** Time source and one-shot timers, injected wherever time matters so tests run in virtual time. */
 export interface Clock {
   /** Device time, epoch ms. */
@@ -9,8 +11,9 @@ export interface Clock {
 /** The real clock; it reads the globals at call time, so fake timers apply to it too. */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  // Chunked beyond 2^31−1 ms: user-given durations (TTLs, waits, intervals) reach these.
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms),
+  clearTimeout: (handle) => clearLongTimeout(handle),
 };
 
 /** A promise that resolves after `ms` on the given clock, or rejects when `signal` aborts. */

@@ -1,6 +1,7 @@
 import {
   type AckPdu,
   type CmdPdu,
+  DEFAULT_DOCUMENT_LIMITS,
   ErrorCode,
   encode,
   type JsonValue,
@@ -223,7 +224,10 @@ export class CommandRunner {
       ts: this.deps.clock.now(),
     };
     try {
-      encode(result, { limits: { maxFrameBytes: this.deps.maxFrameBytes() } });
+      encode(result, {
+        limits: { maxFrameBytes: this.deps.maxFrameBytes() },
+        documents: DEFAULT_DOCUMENT_LIMITS,
+      });
       return result;
     } catch (error) {
       const code = (error as { code?: string }).code ?? "invalid_pdu";
@@ -237,7 +241,7 @@ export class CommandRunner {
     if (e && e.name === "ExecutorError" && isErrorCode(e.code)) {
       const result = this.failure(id, e.code, String(e.message ?? ""), e.details);
       try {
-        encode(result);
+        encode(result, { documents: DEFAULT_DOCUMENT_LIMITS });
         return result;
       } catch {
         return this.failure(id, e.code, String(e.message ?? ""));

@@ -2,6 +2,7 @@ import {
   type ConnectionEvent,
   type ConnectionState,
   connectionTransition,
+  DEFAULT_DOCUMENT_LIMITS,
   type DevicePdu,
   type ErrorPdu,
   encode,
@@ -178,7 +179,11 @@ export class Link {
     if (socket.readyState !== SOCKET_OPEN) return false;
     let text: string;
     try {
-      text = encode(pdu, { limits: { maxFrameBytes: this.maxFrameBytes } });
+      // The hub refuses documents beyond the limits (§2.2): fail here, loudly, instead.
+      text = encode(pdu, {
+        limits: { maxFrameBytes: this.maxFrameBytes },
+        documents: DEFAULT_DOCUMENT_LIMITS,
+      });
     } catch (error) {
       this.deps.fail(EdgeErrorCode.ENCODE_FAILED, `could not encode a ${pdu.type} PDU`, error);
       return false;

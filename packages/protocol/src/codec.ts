@@ -1,6 +1,8 @@
 import { CloseCode, ErrorCode } from "./codes.js";
+import { type DocumentLimits, findLimitViolation, type LimitName } from "./document-limits.js";
 import { ProtocolError, type ProtocolIssue } from "./errors.js";
 import { type DecodeLimits, resolveLimits } from "./limits.js";
+import { documentLimitError } from "./pdu-documents.js";
 import { PDU_SCHEMAS, type Pdu, type PduType, REFINEMENTS, type Sender } from "./pdus.js";
 import { createValidator, type Validator } from "./validator.js";
 
@@ -10,6 +12,11 @@ export type DecodeResult<P extends Pdu = Pdu> = { ok: true; pdu: P } | { ok: fal
 export interface CodecOptions {
   /** Limits; defaults in DEFAULT_LIMITS. */
   limits?: Partial<DecodeLimits>;
+  /**
+   * Document limits to hold the documents a PDU carries to (state patches, status data,
+   * params, results): beyond them `invalid_pdu` naming the limit, the session going on.
+   */
+  documents?: DocumentLimits;
 }
 
 export interface DecodeOptions extends CodecOptions {
@@ -48,37 +55,18 @@ function utf8LengthExceeds(text: string, max: number): boolean {
 const unsafe = (code: ErrorCode, message: string, closeCode: CloseCode = CloseCode.PROTOCOL_VIOLATION) =>
   new ProtocolError(code, message, { closeCode });
 
-/** Walks a parsed value once; returns the first limit it breaks. Recursion depth is bounded by maxDepth. */
-function checkLimits(value: unknown, limits: DecodeLimits, depth: number): ProtocolError | undefined {
-  if (typeof value === "string") {
-    return value.length > limits.maxStringLength
-      ? unsafe(ErrorCode.STRING_TOO_LONG, `a string is longer than ${limits.maxStringLength} characters`)
-      : undefined;
-  }
-  if (typeof value !== "object" || value === null) return undefined;
-  if (depth > limits.maxDepth) return unsafe(ErrorCode.TOO_DEEP, `nesting deeper than ${limits.maxDepth}`);
-  if (Array.isArray(value)) {
-    if (value.length > limits.maxArrayLength) {
-      return unsafe(ErrorCode.ARRAY_TOO_LONG, `an array has more than ${limits.maxArrayLength} elements`);
-    }
-    for (const item of value) {
-      const error = checkLimits(item, limits, depth + 1);
-      if (error) return error;
-    }
-    return undefined;
-  }
-  const keys = Object.keys(value);
-  if (keys.length > limits.maxObjectKeys) {
-    return unsafe(ErrorCode.TOO_MANY_KEYS, `an object has more than ${limits.maxObjectKeys} keys`);
-  }
-  for (const key of keys) {
-    if (key.length > limits.maxStringLength) {
-      return unsafe(ErrorCode.STRING_TOO_LONG, `a key is longer than ${limits.maxStringLength} characters`);
-    }
-    const error = checkLimits((value as Record<string, unknown>)[key], limits, depth + 1);
-    if (error) return error;
-  }
-  return undefined;
+const LIMIT_CODES: Record<Exclude<LimitName, "bytes">, ErrorCode> = {
+  depth: ErrorCode.TOO_DEEP,
+  keys: ErrorCode.TOO_MANY_KEYS,
+  array_length: ErrorCode.ARRAY_TOO_LONG,
+  string_length: ErrorCode.STRING_TOO_LONG,
+};
+
+/** The first PDU limit a parsed value breaks (iterative: see findLimitViolation). */
+function checkLimits(value: unknown, limits: DecodeLimits): ProtocolError | undefined {
+  const found = findLimitViolation(value, limits);
+  if (!found) return undefined;
+  return unsafe(LIMIT_CODES[found.limit as Exclude<LimitName, "bytes">], found.message);
 }
 
 function readRef(value: Record<string, unknown>): string | undefined {
@@ -132,7 +120,10 @@ function decodeUnsafe(input: string | Uint8Array | ArrayBuffer, options: DecodeO
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, error: unsafe(ErrorCode.NOT_AN_OBJECT, "a PDU must be a JSON object") };
   }
-  return validateObject(value as Record<string, unknown>, limits, options.from);
+  const result = validateObject(value as Record<string, unknown>, limits, options.from);
+  if (!result.ok || !options.documents) return result;
+  const documentError = documentLimitError(result.pdu, options.documents);
+  return documentError ? { ok: false, error: documentError } : result;
 }
 
 /** Limits, `type`, schema, cross-field rules and direction of an already-parsed object. */
@@ -141,7 +132,7 @@ function validateObject(
   limits: DecodeLimits,
   from: Sender | undefined,
 ): DecodeResult {
-  const limitError = checkLimits(object, limits, 1);
+  const limitError = checkLimits(object, limits);
   if (limitError) return { ok: false, error: limitError };
 
   const type = object["type"];
@@ -195,6 +186,8 @@ export function encode(pdu: Pdu, options: CodecOptions = {}): string {
   }
   const result = validateObject(pdu as unknown as Record<string, unknown>, limits, undefined);
   if (!result.ok) throw result.error;
+  const documentError = options.documents && documentLimitError(pdu, options.documents);
+  if (documentError) throw documentError;
   const text = JSON.stringify(pdu);
   if (utf8LengthExceeds(text, limits.maxFrameBytes)) throw tooLarge(limits);
   return text;

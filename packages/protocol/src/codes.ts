@@ -169,7 +169,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = {
   array_too_long: "An array has more elements than the limit (default 10,000).",
   too_many_keys: "An object has more keys than the limit (default 1,000).",
   unknown_type: "The `type` is not a v1 PDU type; the PDU was ignored.",
-  invalid_pdu: "The PDU does not match its schema; `issues` say where.",
+  invalid_pdu:
+    "The PDU does not match its schema, or a document in it breaks the document limits; `issues` say where.",
   unexpected_pdu: "A valid PDU that this side never receives, or not in this session state.",
   hello_required: "The first PDU of a session must be `hello`.",
   unsupported_version: "No protocol version in `hello.versions` is supported.",

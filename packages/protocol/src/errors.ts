@@ -1,5 +1,8 @@
 import type { CloseCode, ErrorCode } from "./codes.js";
 
+/** The most `issues` an `invalid_pdu` error lists (docs/protocol.md §2.3, the `error` schema). */
+export const MAX_ISSUES = 8;
+
 /** Where in a PDU a schema violation was found. */
 export interface ProtocolIssue {
   /** JSON Pointer to the offending value, "" for the PDU itself. */

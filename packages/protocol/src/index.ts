@@ -22,9 +22,28 @@ export {
   type ReconnectAdvice,
 } from "./codes.js";
 export { ACTIVE_COMMAND_STATUSES, TERMINAL_COMMAND_STATUSES } from "./command-status.js";
-export { isProtocolError, ProtocolError, type ProtocolErrorOptions, type ProtocolIssue } from "./errors.js";
+export {
+  DEFAULT_DOCUMENT_LIMITS,
+  DOCUMENT_ENVELOPE_BYTES,
+  DOCUMENT_ENVELOPE_DEPTH,
+  type DocumentLimits,
+  documentLimitsFor,
+  findDocumentViolation,
+  findLimitViolation,
+  type LimitName,
+  type LimitViolation,
+  type StructureLimits,
+} from "./document-limits.js";
+export {
+  isProtocolError,
+  MAX_ISSUES,
+  ProtocolError,
+  type ProtocolErrorOptions,
+  type ProtocolIssue,
+} from "./errors.js";
 export { pduJsonSchema, protocolJsonSchemas, SCHEMA_BASE, SCHEMA_DIALECT } from "./json-schema.js";
 export { DEFAULT_LIMITS, type DecodeLimits, resolveLimits } from "./limits.js";
+export { clearLongTimeout, type LongTimeout, MAX_TIMER_MS, setLongTimeout } from "./long-timeout.js";
 export {
   COMMAND_STATUSES,
   type CommandEvent,
@@ -48,7 +67,9 @@ export {
   type JsonPrimitive,
   type JsonValue,
   jsonEqual,
+  setOwn,
 } from "./merge-patch.js";
+export { documentLimitError, documentViolationError } from "./pdu-documents.js";
 export {
   AckPdu,
   ByePdu,

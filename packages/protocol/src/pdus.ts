@@ -14,6 +14,7 @@ import {
   Text,
   Version,
 } from "./common.js";
+import { MAX_ISSUES } from "./errors.js";
 
 /**
  * Every v1 PDU, one schema each: the single source of its TypeScript type (Static<>),
@@ -69,7 +70,9 @@ export const WelcomePdu = Type.Object(
     desired: Type.Optional(
       Type.Object(
         {
-          version: Version(),
+          version: Version(
+            "The hub's desired-state version. 0: the hub has none; `patch` is then {} (not a `desired` PDU, whose minimum is 1).",
+          ),
           patch: JsonObject("Merge patch (or the whole document when `full`)."),
           full: Type.Boolean({ description: "true: `patch` is the whole desired document; replace." }),
         },
@@ -218,7 +221,7 @@ export const ErrorPdu = Type.Object(
     retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
     issues: Type.Optional(
       Type.Array(Type.Object({ path: Text(1024, undefined, 0), message: Text(1024, undefined, 0) }), {
-        maxItems: 32,
+        maxItems: MAX_ISSUES,
       }),
     ),
   },

@@ -1,7 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
-import type { ProtocolIssue } from "./errors.js";
+import { MAX_ISSUES, type ProtocolIssue } from "./errors.js";
 
 /** A compiled schema check plus its issue list. */
 export interface Validator {
@@ -24,7 +24,7 @@ export function createValidator(schema: TSchema): Validator {
   }
   return {
     check,
-    issues(value, max = 8) {
+    issues(value, max = MAX_ISSUES) {
       const out: ProtocolIssue[] = [];
       for (const error of Value.Errors(schema, value)) {
         // Messages are TypeBox's generic ones ("Expected string"): they never echo the value.

@@ -1,3 +1,9 @@
+import {
+  MAX_COMMAND_TIMEOUT_MS,
+  MAX_COMMAND_TTL_MS,
+  MAX_TOKEN_LIFETIME_MS,
+  MIN_TOKEN_LIFETIME_MS,
+} from "@cloudedge/cloud-sdk";
 import { COMMAND_STATUSES } from "@cloudedge/protocol";
 import { type TSchema, Type } from "@sinclair/typebox";
 
@@ -10,7 +16,12 @@ export const Id = Type.String({
   pattern: "^[1-9][0-9]{0,19}$",
   description: "Snowflake id as a decimal string.",
 });
-export const EpochMs = Type.Integer({ minimum: 0, description: "Milliseconds since the Unix epoch." });
+/** Up to 8.64e15, the largest time a JavaScript Date holds (`1e300` is refused, #21.11). */
+export const EpochMs = Type.Integer({
+  minimum: 0,
+  maximum: 8_640_000_000_000_000,
+  description: "Milliseconds since the Unix epoch.",
+});
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Text = (max: number, min = 0) => Type.String({ minLength: min, maxLength: max });
 
@@ -128,8 +139,17 @@ export const NewCommand = Type.Object(
   {
     method: Type.String({ pattern: "^[A-Za-z][A-Za-z0-9_.:-]{0,127}$" }),
     params: Type.Optional(Type.Unknown()),
-    timeoutMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400_000, default: 30_000 })),
-    ttlMs: Type.Optional(Type.Integer({ minimum: 1, maximum: 2_592_000_000 })),
+    timeoutMs: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_COMMAND_TIMEOUT_MS,
+        default: 30_000,
+        description: "At most one day.",
+      }),
+    ),
+    ttlMs: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: MAX_COMMAND_TTL_MS, description: "At most 30 days." }),
+    ),
     wait: Type.Optional(
       Type.Boolean({ description: "Wait for the outcome: 200 with the result, or 504 with the command id." }),
     ),
@@ -198,7 +218,13 @@ export const NewApiToken = Type.Object(
   {
     name: Text(255, 1),
     scopes: Type.Array(Scope, { minItems: 1, uniqueItems: true }),
-    expiresInMs: Type.Optional(Type.Integer({ minimum: 60_000 })),
+    expiresInMs: Type.Optional(
+      Type.Integer({
+        minimum: MIN_TOKEN_LIFETIME_MS,
+        maximum: MAX_TOKEN_LIFETIME_MS,
+        description: "One minute to ten years; absent: never expires.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -227,6 +253,45 @@ export const Problem = Type.Object(
     detail: Type.Optional(Type.String()),
     instance: Type.Optional(Type.String()),
     errors: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * The original system's `device_add` body, checked with the v1 building blocks (#21.11:
+ * `nic: [null]` was a 500, objects were stored as "[object Object]", `last_update: 1e300`
+ * was kept). Unknown top-level fields are ignored, as the original did; nested objects are
+ * as strict as v1's.
+ */
+export const LegacyDeviceAdd = Type.Object(
+  {
+    password: Type.String({ minLength: 16, maxLength: 256, description: "The device secret (≥16)." }),
+    device_name: Text(255, 1),
+    device_type: Type.Optional(Text(64)),
+    dev_description: Type.Optional(Text(2048)),
+    hardware: Type.Optional(
+      Type.Object(
+        { sn: Type.Optional(Text(255)), model: Type.Optional(Text(255)) },
+        { additionalProperties: false },
+      ),
+    ),
+    software: Type.Optional(
+      Type.Object(
+        { version: Type.Optional(Text(64)), last_update: Type.Optional(EpochMs) },
+        { additionalProperties: false },
+      ),
+    ),
+    nic: Type.Optional(Type.Array(Nic, { maxItems: 32 })),
+  },
+  { additionalProperties: true },
+);
+
+/** The original system's `give_order` body. */
+export const LegacyGiveOrder = Type.Object(
+  {
+    device_id: Type.Union([Id, Type.Integer({ minimum: 1 })]),
+    order: Text(128, 1),
+    params: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: true },
 );

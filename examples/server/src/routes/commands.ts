@@ -22,9 +22,14 @@ export function commandRoutes(deps: AppDeps): Route[] {
       scope: "write",
       params: DeviceParams,
       body: S.NewCommand,
+      documents: ["params"],
       responses: {
         200: { description: "wait: the command finished (see status).", schema: S.Command },
         202: { description: "Accepted; poll the command or watch /api/v1/events.", schema: S.Command },
+        400: {
+          description:
+            "validation_failed (e.g. timeoutMs or ttlMs past its maximum), or document_limit: params break a document limit (`limit`, `max`).",
+        },
         404: { description: "No such device." },
         409: { description: "device_offline (no ttlMs) or device_disabled; the problem carries commandId." },
         504: { description: "wait: no outcome in time; the problem carries commandId." },
@@ -136,8 +141,10 @@ export function commandRoutes(deps: AppDeps): Route[] {
         },
         { additionalProperties: false },
       ),
+      documents: ["params"],
       responses: {
         202: { description: "Per-device outcome of sending.", schema: S.FanOut },
+        400: { description: "validation_failed or document_limit, once for the whole group." },
         404: { description: "No such group." },
       },
       handler: async (ctx, { params, body }) => {
@@ -178,10 +185,15 @@ export function commandRoutes(deps: AppDeps): Route[] {
       scope: "write",
       params: DeviceParams,
       body: S.MergePatch,
+      documents: [""],
       headers: { "If-Match": { description: 'Expected desired version, e.g. 3 or "3".' } },
       responses: {
         200: { description: "The new state.", schema: S.State },
         404: { description: "No such device." },
+        400: {
+          description:
+            "validation_failed, or document_limit: the patch or the document it builds breaks a document limit (`limit`, `max`).",
+        },
         412: { description: "version_mismatch; the problem carries currentVersion." },
       },
       handler: async (ctx, { params, body }) => {

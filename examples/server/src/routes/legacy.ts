@@ -1,9 +1,9 @@
-import { CloudError, CloudErrorCode, isCloudError } from "@cloudedge/cloud-sdk";
-import { Type } from "@sinclair/typebox";
+import { CloudErrorCode, isCloudError } from "@cloudedge/cloud-sdk";
+import { type Static, Type } from "@sinclair/typebox";
 import type { Context } from "koa";
 import type { AppDeps } from "../context.js";
-import { readJsonBody } from "../http/body.js";
 import type { Route } from "../http/route.js";
+import * as S from "../http/schemas.js";
 
 /**
  * The original system's three endpoints, with its request and response shapes and its
@@ -20,6 +20,16 @@ function fail(ctx: Context, status: number, type: FailType, message: string): vo
   ctx.body = { status: "fail", type, message };
 }
 
+/** The message with the first field errors, so a legacy caller learns which field (the envelope has no list). */
+function withFields(message: string, details: Record<string, unknown> | undefined): string {
+  const fields = (details?.["fields"] ?? []) as Array<{ path: string; message: string }>;
+  if (fields.length === 0) return message;
+  return `${message}: ${fields
+    .slice(0, 3)
+    .map((f) => `${f.path || "/"} ${f.message}`)
+    .join("; ")}`;
+}
+
 /** Maps SDK errors onto the original envelope and status codes (400/404/409/500). */
 export async function enveloped(ctx: Context, work: () => Promise<unknown>): Promise<void> {
   try {
@@ -32,7 +42,7 @@ export async function enveloped(ctx: Context, work: () => Promise<unknown>): Pro
       return fail(ctx, 500, "DATABASE_ERROR", error.message);
     if (error.code === CloudErrorCode.DEVICE_ERROR) return fail(ctx, 400, "DEVICEOP_ERROR", error.message);
     if (error.status === 400 || error.status === 415 || error.status === 413)
-      return fail(ctx, 400, "GENERAL_ERROR", error.message);
+      return fail(ctx, 400, "GENERAL_ERROR", withFields(error.message, error.details));
     if (error.status === 401 || error.status === 403)
       return fail(ctx, error.status, "GENERAL_ERROR", error.message);
     if (
@@ -60,42 +70,29 @@ export function legacyRoutes(deps: AppDeps): Route[] {
       scope,
       responses: {
         200: { description: '{"status":"success","data":{"device_id","password"}}' },
+        400: { description: "GENERAL_ERROR: a field breaks its v1 schema; `message` names it." },
         409: { description: "The (sn, model) pair is taken." },
       },
-      handler: (ctx) =>
+      body: S.LegacyDeviceAdd,
+      handler: (ctx, { body }) =>
         enveloped(ctx, async () => {
-          const body = ((await readJsonBody(ctx, deps.bodyLimitBytes ?? 1_048_576)) ?? {}) as Record<
-            string,
-            unknown
-          >;
-          const hardware = (body["hardware"] ?? {}) as { sn?: string; model?: string };
-          const software = (body["software"] ?? {}) as { version?: string; last_update?: number };
-          const nics = Array.isArray(body["nic"]) ? (body["nic"] as Array<Record<string, string>>) : [];
-          if (typeof body["password"] !== "string" || typeof body["device_name"] !== "string") {
-            throw new CloudError(
-              CloudErrorCode.VALIDATION,
-              "password and device_name are required strings",
-              400,
-            );
-          }
+          const input = body as Static<typeof S.LegacyDeviceAdd>;
+          const { hardware = {}, software = {} } = input;
           const { device, secret } = await cloud.devices.register({
-            name: body["device_name"],
-            ...(typeof body["device_type"] === "string" ? { type: body["device_type"] } : {}),
-            ...(typeof body["dev_description"] === "string" ? { description: body["dev_description"] } : {}),
+            name: input.device_name,
+            ...(input.device_type !== undefined ? { type: input.device_type } : {}),
+            ...(input.dev_description !== undefined ? { description: input.dev_description } : {}),
             hardware: {
-              ...(hardware.sn ? { serialNumber: String(hardware.sn) } : {}),
-              ...(hardware.model ? { model: String(hardware.model) } : {}),
-              nics: nics.map((n) => ({
-                ...(n.type ? { type: n.type } : {}),
-                ...(n.mac ? { mac: n.mac } : {}),
-                ...(n.ipv4 ? { ipv4: n.ipv4 } : {}),
-              })),
+              // Empty strings mean "none", as the original read them.
+              ...(hardware.sn ? { serialNumber: hardware.sn } : {}),
+              ...(hardware.model ? { model: hardware.model } : {}),
+              nics: input.nic ?? [],
             },
             software: {
-              ...(software.version ? { version: String(software.version) } : {}),
-              ...(typeof software.last_update === "number" ? { lastUpdate: software.last_update } : {}),
+              ...(software.version ? { version: software.version } : {}),
+              ...(software.last_update !== undefined ? { lastUpdate: software.last_update } : {}),
             },
-            secret: body["password"],
+            secret: input.password,
           });
           return { device_id: device.id, password: secret };
         }),
@@ -136,28 +133,21 @@ export function legacyRoutes(deps: AppDeps): Route[] {
         200: { description: '{"status":"success","data":<result>}' },
         404: { description: "No such device." },
       },
-      handler: (ctx) =>
+      body: S.LegacyGiveOrder,
+      documents: ["params"],
+      handler: (ctx, { body }) =>
         enveloped(ctx, async () => {
-          const body = ((await readJsonBody(ctx, deps.bodyLimitBytes ?? 1_048_576)) ?? {}) as {
-            device_id?: unknown;
-            order?: unknown;
-            params?: unknown;
-          };
-          if (typeof body.device_id !== "string" && typeof body.device_id !== "number") {
-            throw new CloudError(CloudErrorCode.VALIDATION, "device_id is required", 400);
-          }
-          if (typeof body.order !== "string" || body.order.length === 0)
-            throw new CloudError(CloudErrorCode.VALIDATION, "order is required", 400);
-          const params = (body.params ?? {}) as Record<string, unknown>;
+          const order = body as Static<typeof S.LegacyGiveOrder>;
+          const params = order.params ?? {};
           const method =
-            body.order === "restart"
+            order.order === "restart"
               ? "system.reboot"
-              : body.order === "upload_log"
+              : order.order === "upload_log"
                 ? "logs.upload"
-                : body.order;
+                : order.order;
           // upload_log without a remoteDir: the agent's configured one (default /var/log/devices_management).
           // A device error comes back as its message (`enveloped`: DEVICEOP_ERROR, 400).
-          return cloud.broker.call(String(body.device_id), method, params, { timeoutMs: ORDER_WAIT_MS });
+          return cloud.broker.call(String(order.device_id), method, params, { timeoutMs: ORDER_WAIT_MS });
         }),
     },
   ];

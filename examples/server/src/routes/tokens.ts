@@ -16,7 +16,10 @@ export function tokenRoutes(deps: AppDeps, streams: EventStreams): Route[] {
       tag: "tokens",
       scope: "admin",
       body: S.NewApiToken,
-      responses: { 201: { description: "Created.", schema: S.CreatedApiToken } },
+      responses: {
+        201: { description: "Created.", schema: S.CreatedApiToken },
+        400: { description: "validation_failed, e.g. expiresInMs outside one minute … ten years." },
+      },
       handler: async (ctx, { body }) => {
         ctx.status = 201;
         ctx.body = await deps.tokens.create(body as { name: string; scopes: Scope[]; expiresInMs?: number });

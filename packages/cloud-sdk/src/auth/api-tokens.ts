@@ -1,8 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import { CloudErrorCode, NotFoundError } from "../errors.js";
+import { CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
 import type { ApiToken, Page, PageQuery, TokenRepository, TokenScope } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import type { IdGenerator } from "../util/ids.js";
+
+/** Shortest API-token lifetime: one minute. */
+export const MIN_TOKEN_LIFETIME_MS = 60_000;
+/** Longest API-token lifetime: ten years (#21.13: `1e300` made an unstorable expiry, a 503). */
+export const MAX_TOKEN_LIFETIME_MS = 10 * 365 * 86_400_000;
 
 const RANK: Record<TokenScope, number> = { read: 1, write: 2, admin: 3 };
 
@@ -39,13 +44,27 @@ export class ApiTokenService {
     this.clock = options.clock ?? systemClock;
   }
 
-  /** Creates a token; the returned `token` is the only time it is shown (a given one is stored as is). */
+  /** Creates a token; ValidationError (400) for an `expiresInMs` outside 1 min … 10 years. The returned `token` is the only time it is shown (a given one is stored as is). */
   async create(input: {
     name: string;
     scopes: TokenScope[];
     expiresInMs?: number;
     token?: string;
   }): Promise<ApiToken & { token: string }> {
+    const { expiresInMs } = input;
+    if (
+      expiresInMs !== undefined &&
+      (!Number.isInteger(expiresInMs) ||
+        expiresInMs < MIN_TOKEN_LIFETIME_MS ||
+        expiresInMs > MAX_TOKEN_LIFETIME_MS)
+    ) {
+      throw new ValidationError("invalid token lifetime", [
+        {
+          path: "/expiresInMs",
+          message: `must be an integer in ${MIN_TOKEN_LIFETIME_MS}..${MAX_TOKEN_LIFETIME_MS}`,
+        },
+      ]);
+    }
     const token = input.token ?? generateApiToken();
     const now = this.clock.now();
     const record = await this.options.tokens.create({

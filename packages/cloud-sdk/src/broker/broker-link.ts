@@ -1,4 +1,4 @@
-import type { DecodeLimits, HubPdu, ResultPdu } from "@cloudedge/protocol";
+import type { DecodeLimits, DocumentLimits, HubPdu, ResultPdu } from "@cloudedge/protocol";
 import type { BusReply, BusRequest, ClusterBus } from "../cluster/cluster-bus.js";
 import type { CloudEvent } from "../events.js";
 import type { DeviceHub } from "../hub/device-hub.js";
@@ -113,6 +113,11 @@ export class BrokerLink {
   /** The protocol limits the hub's sessions enforce (a command must fit them). */
   get limits(): DecodeLimits {
     return this.hub.limits;
+  }
+
+  /** The document limits params must keep. */
+  get documentLimits(): DocumentLimits {
+    return this.hub.documentLimits;
   }
 
   /** Stops serving deliveries and receiving bus events. */

@@ -12,7 +12,7 @@ import { CommandLedger } from "./command-ledger.js";
 import { type RecoveryCounts, recoverCommands } from "./command-recovery.js";
 import { routeCommand } from "./command-routing.js";
 import type { CommandBrokerOptions, FanOutItem, SendAndWaitOptions, SendOptions } from "./command-types.js";
-import { validateCommand } from "./command-validation.js";
+import { MAX_COMMAND_TIMEOUT_MS, MAX_COMMAND_TTL_MS, validateCommand } from "./command-validation.js";
 import { CommandWatchers, type Watch } from "./command-watchers.js";
 
 /**
@@ -154,12 +154,7 @@ export class CommandBroker {
     onId?: (commandId: string) => void,
   ): Promise<CommandRecord> {
     if (this.closed) throw new CloudError(CloudErrorCode.SHUTTING_DOWN, "the server is shutting down", 503);
-    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
-    validateCommand(method, params, timeoutMs, options.ttlMs, {
-      maxTimeoutMs: this.options.maxTimeoutMs ?? 86_400_000,
-      maxTtlMs: this.options.maxTtlMs ?? 30 * 86_400_000,
-      limits: this.link.limits,
-    });
+    const timeoutMs = this.validate(method, params, options);
     const device = await this.options.store.devices.get(deviceId);
     if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
     if (device.disabled) throw new CloudError(CloudErrorCode.DEVICE_DISABLED, "the device is disabled", 409);
@@ -231,18 +226,32 @@ export class CommandBroker {
   }
 
   /** Sends to every member of a group, at most `concurrency` at a time; one entry per device. */
-  fanOut(
+  async fanOut(
     groupId: string,
     method: string,
     params: unknown,
     options: SendOptions & { concurrency?: number } = {},
   ): Promise<FanOutItem[]> {
+    // Once, before any member: a bad command is one 400, not one error per device.
+    this.validate(method, params, options);
     return fanOut(
       this.options.store.groups,
       groupId,
       (deviceId, o) => this.send(deviceId, method, params, o),
       options,
     );
+  }
+
+  /** Throws ValidationError / DocumentLimitError unless the command can be sent; its timeoutMs. */
+  private validate(method: string, params: unknown, options: SendOptions): number {
+    const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
+    validateCommand(method, params, timeoutMs, options.ttlMs, {
+      maxTimeoutMs: this.options.maxTimeoutMs ?? MAX_COMMAND_TIMEOUT_MS,
+      maxTtlMs: this.options.maxTtlMs ?? MAX_COMMAND_TTL_MS,
+      limits: this.link.limits,
+      documents: this.link.documentLimits,
+    });
+    return timeoutMs;
   }
 
   /** Deadlines of sent commands and TTLs of queued ones, for everything this node tracks. */

@@ -1,5 +1,10 @@
-import { type DecodeLimits, encode } from "@cloudedge/protocol";
-import { ValidationError } from "../errors.js";
+import { type DecodeLimits, type DocumentLimits, encode } from "@cloudedge/protocol";
+import { assertDocumentLimits, ValidationError } from "../errors.js";
+
+/** Default and most a command's `timeoutMs` may be: one day (400 beyond). */
+export const MAX_COMMAND_TIMEOUT_MS = 86_400_000;
+/** Default and most a command's `ttlMs` may be: 30 days (400 beyond); beyond 2^31 ms, timers are chunked. */
+export const MAX_COMMAND_TTL_MS = 30 * 86_400_000;
 
 /** The bounds a new command is checked against. */
 export interface CommandBounds {
@@ -7,6 +12,8 @@ export interface CommandBounds {
   maxTtlMs: number;
   /** The hub's protocol limits: the cmd PDU must be one the device accepts. */
   limits: DecodeLimits;
+  /** The hub's document limits, which params keep (docs/protocol.md §2.2). */
+  documents: DocumentLimits;
 }
 
 /** Throws ValidationError, with one entry per bad field, unless the command can be sent as given. */
@@ -17,6 +24,8 @@ export function validateCommand(
   ttlMs: number | undefined,
   bounds: CommandBounds,
 ): void {
+  // First, and iterative: nothing below walks a params value nested 20,000 deep.
+  assertDocumentLimits(params, bounds.documents, "/params", "params");
   const fields: Array<{ path: string; message: string }> = [];
   const { maxTimeoutMs, maxTtlMs } = bounds;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > maxTimeoutMs) {

@@ -3,7 +3,9 @@ import {
   CloseCode,
   DEFAULT_LIMITS,
   type DecodeLimits,
+  type DocumentLimits,
   decode,
+  documentLimitsFor,
   ErrorCode,
   formatRetryAfter,
   type HubPdu,
@@ -76,6 +78,11 @@ export type SessionRequestHandler<K extends BusRequestKind> = (
 export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   readonly heartbeatMs: number;
   readonly limits: DecodeLimits;
+  /**
+   * What every document a device or the API gives the hub must keep (derived from
+   * `limits`, docs/protocol.md §2.2): whatever passes them the hub can always send.
+   */
+  readonly documentLimits: DocumentLimits;
   readonly stats: HubStats = newHubStats();
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -94,6 +101,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     this.logger = options.logger ?? silentLogger;
     this.heartbeatMs = options.heartbeatMs ?? 30_000;
     this.limits = resolveLimits(options.limits ?? DEFAULT_LIMITS);
+    this.documentLimits = documentLimitsFor(this.limits);
     this.lastPresenceFlush = this.clock.now();
     this.admission = new Admission(options, this.stats);
     this.presence = new PresenceWriter(options.devices, this.logger);
@@ -243,7 +251,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
   private onSessionMessage(session: Session, data: string | Uint8Array): void {
     if (session.closed) return;
     session.lastSeen = this.clock.now();
-    const result = decode(data, { from: "device", limits: this.limits });
+    const result = decode(data, { from: "device", limits: this.limits, documents: this.documentLimits });
     if (!result.ok) {
       this.stats.protocolErrors++;
       this.sendTo(session, result.error.toPdu());

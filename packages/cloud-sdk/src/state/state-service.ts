@@ -1,13 +1,23 @@
 import {
   applyMergePatch,
+  type DocumentLimits,
+  documentViolationError,
   ErrorCode,
+  findDocumentViolation,
   type HelloPdu,
   type JsonObject,
   jsonEqual,
   type ReportedPdu,
+  setOwn,
 } from "@cloudedge/protocol";
 import type { BusReply, BusRequestOf, ClusterBus } from "../cluster/cluster-bus.js";
-import { CloudError, CloudErrorCode, NotFoundError, ValidationError } from "../errors.js";
+import {
+  assertDocumentLimits,
+  CloudError,
+  CloudErrorCode,
+  NotFoundError,
+  ValidationError,
+} from "../errors.js";
 import type { EventLogAppend } from "../event-log/event-log-writer.js";
 import type { CloudEvent } from "../events.js";
 import type { DeviceHub, DeviceHubEvents, HandshakeState } from "../hub/device-hub.js";
@@ -40,9 +50,10 @@ export function stateDelta(desired: JsonObject, reported: JsonObject): JsonObjec
     if (jsonEqual(want, have)) continue;
     if (isObject(want) && isObject(have)) {
       const inner = stateDelta(want as JsonObject, have as JsonObject);
-      if (Object.keys(inner).length > 0) delta[key] = inner;
+      if (Object.keys(inner).length > 0) setOwn(delta, key, inner);
     } else if (want !== undefined) {
-      delta[key] = want;
+      // setOwn: a "__proto__" key is data here as in desired, never the prototype (#20.11).
+      setOwn(delta, key, want);
     }
   }
   return delta;
@@ -69,7 +80,10 @@ export interface StateServiceOptions {
   logger?: Logger;
   /** Appends to the device's event log. */
   log?: EventLogAppend;
-  /** Largest desired/reported document, as JSON bytes. Default 64 KiB. */
+  /**
+   * Largest desired/reported document, as JSON bytes. Default 64 KiB; never above the
+   * hub's document limit (what fits one frame).
+   */
   maxDocumentBytes?: number;
 }
 
@@ -81,12 +95,16 @@ export interface StateServiceOptions {
 export class StateService {
   private readonly clock: Clock;
   private readonly perDevice = new KeyedQueue();
+  /** The hub's document limits with the (smaller) byte bound of a stored state document. */
+  private readonly limits: DocumentLimits;
   /** Undoes each hookup into the hub (see `close`). */
   private readonly unhook: Array<() => void>;
 
   constructor(private readonly options: StateServiceOptions) {
     this.clock = options.clock ?? systemClock;
     const { hub } = options;
+    const maxBytes = Math.min(options.maxDocumentBytes ?? 64 * 1024, hub.documentLimits.maxBytes);
+    this.limits = Object.freeze({ ...hub.documentLimits, maxBytes });
     const onPdu: DeviceHubEvents["pdu"] = (session, pdu) => {
       if (pdu.type === "reported") void this.onReported(session, pdu);
     };
@@ -123,6 +141,8 @@ export class StateService {
       throw new ValidationError("the desired patch must be a JSON object", [
         { path: "", message: "must be object" },
       ]);
+    // Before any recursive walk (merge, delta, serialising): a patch nested 20,000 deep is a 400.
+    assertDocumentLimits(patch, this.limits, "", "the desired patch");
     await this.requireDevice(deviceId);
     const result = await this.perDevice.run(deviceId, async () => {
       for (let attempt = 0; attempt < 5; attempt++) {
@@ -139,7 +159,8 @@ export class StateService {
           );
         }
         const desired = applyMergePatch(state.desired, patch) as JsonObject;
-        this.checkSize(desired, "/desired");
+        // Patches each within the limits can still build a document beyond them.
+        assertDocumentLimits(desired, this.limits, "/desired", "the desired document after this patch");
         const version = state.desiredVersion + 1;
         const now = this.clock.now();
         if (
@@ -172,6 +193,15 @@ export class StateService {
     const state = await this.options.store.state.get(deviceId);
     const base = { reportedVersion: state.reportedVersion, desiredVersion: state.desiredVersion };
     if (hello.desiredVersion === state.desiredVersion) return base;
+    const unsendable = findDocumentViolation(state.desired, this.limits);
+    if (unsendable) {
+      // Stored before the limits were enforced: a welcome without it beats no welcome at all.
+      (this.options.logger ?? silentLogger).error(
+        { deviceId, limit: unsendable.limit, path: unsendable.path },
+        "stored desired state breaks the document limits; not sent — patch it back within them",
+      );
+      return base;
+    }
     return { ...base, desired: { version: state.desiredVersion, patch: state.desired, full: true } };
   }
 
@@ -229,6 +259,16 @@ export class StateService {
         const reported = (
           pdu.full ? applyMergePatch({}, pdu.patch) : applyMergePatch(state.reported, pdu.patch)
         ) as JsonObject;
+        const violation = findDocumentViolation(reported, this.limits);
+        if (violation) {
+          // The patch kept the limits (decode checked it); the document it builds does not.
+          const error = documentViolationError(
+            violation,
+            "the reported document would break the document limits",
+          );
+          this.options.hub.send(session.deviceId, error.toPdu());
+          return;
+        }
         const now = this.clock.now();
         const ok = await this.options.store.state.setReported(
           session.deviceId,
@@ -265,15 +305,6 @@ export class StateService {
   private publish(event: CloudEvent & { type: "state" }): void {
     this.options.log?.(event.deviceId, "state", event.side, { version: event.version }, event.at);
     void this.options.bus.publish(event).catch(() => {});
-  }
-
-  private checkSize(doc: JsonObject, path: string): void {
-    const max = this.options.maxDocumentBytes ?? 64 * 1024;
-    if (Buffer.byteLength(JSON.stringify(doc)) > max) {
-      throw new ValidationError("the state document is too large", [
-        { path, message: `larger than ${max} bytes` },
-      ]);
-    }
   }
 
   private async requireDevice(deviceId: string): Promise<void> {

@@ -33,6 +33,19 @@ export function describeStateRepositoryContract(
       }
     });
 
+    it("keeps a __proto__ key as data in both documents, never as a prototype (#20.11)", async () => {
+      const doc = JSON.parse('{"__proto__":{"polluted":true},"a":{"__proto__":1}}') as Record<string, never>;
+      assert.equal(await store.state.setDesired(device, doc, 1, 0, T0 + 1), true);
+      assert.equal(await store.state.setReported(device, doc, 1, 0, T0 + 2), true);
+      const state = await store.state.get(device);
+      for (const read of [state.desired, state.reported]) {
+        assert.equal(Object.hasOwn(read, "__proto__"), true);
+        assert.deepStrictEqual(Object.getOwnPropertyDescriptor(read, "__proto__")?.value, { polluted: true });
+        assert.equal(Object.getPrototypeOf(read), Object.prototype);
+      }
+      assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+    });
+
     it("writes desired and reported with compare-and-set on their own versions", async () => {
       const desired = {
         statusIntervalMs: 5000,

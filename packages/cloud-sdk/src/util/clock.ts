@@ -1,3 +1,5 @@
+import { clearLongTimeout, setLongTimeout } from "@cloudedge/protocol";
+
 /** Time source and timers, injected wherever deadlines matter so tests run in virtual time. */
 export interface Clock {
   now(): number;
@@ -13,8 +15,9 @@ export interface Clock {
  */
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  // Chunked beyond 2^31−1 ms: user-given durations (TTLs, waits, intervals) reach these.
+  setTimeout: (fn, ms) => setLongTimeout(fn, ms),
+  clearTimeout: (handle) => clearLongTimeout(handle),
   setInterval: (fn, ms) => {
     const handle = setInterval(fn, ms);
     (handle as { unref?: () => void }).unref?.();
