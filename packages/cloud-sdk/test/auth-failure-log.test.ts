@@ -35,6 +35,22 @@ describe("auth-failure log (merged rows)", () => {
     expect(rows).toHaveLength(3);
   });
 
+  it("counts failures refused without a lookup only into a window already open for that id", async () => {
+    const { clock, rows, log } = setup();
+    const held = (claimedDeviceId: string) =>
+      log.record({ claimedDeviceId, reason: "rate_limited", remoteAddress: "198.51.100.1", at: clock.now() });
+    held("7"); // no proof device 7 exists: not logged
+    expect(rows).toEqual([]);
+    log.record({ deviceId: "7", reason: "bad_secret", remoteAddress: "198.51.100.1", at: clock.now() });
+    held("7");
+    held("7");
+    await clock.advance(60_000);
+    expect(rows.map((r) => [r.reason, r.data.count])).toEqual([
+      ["bad_secret", 1],
+      ["rate_limited", 2],
+    ]);
+  });
+
   it("keeps devices apart, skips failures naming no device, and writes what is open at close", () => {
     const { rows, log, fail } = setup();
     fail("1", "bad_secret");

@@ -24,7 +24,11 @@ export type AuthOutcome =
       retryAfterMs?: number;
       /** Known when the hello named an existing device. */
       deviceId?: string;
+      /** The id a held-off hello named, not looked up (a locked attacker costs no query). */
+      claimedDeviceId?: string;
     };
+
+type AuthRefusal = Extract<AuthOutcome, { ok: false }>;
 
 export interface DeviceAuthenticatorOptions extends LoginLimitRules {
   devices: DeviceRepository;
@@ -103,7 +107,7 @@ export class DeviceAuthenticator {
     // Expired tokens are routine (the device retries with its secret): not counted.
     if (verdict.reason === "expired") return this.failure("token_rejected", await this.knownId(hello));
     const held = this.limits.tokenWait(keys);
-    if (held > 0) return this.failure("rate_limited", undefined, held); // no lookup: a locked attacker costs nothing
+    if (held > 0) return this.held(hello, held);
     const lockMs = this.limits.tokenFailed(keys);
     const deviceId = await this.knownId(hello);
     return lockMs > 0
@@ -119,7 +123,7 @@ export class DeviceAuthenticator {
     }
     // Reserved before any await: concurrent attempts see each other (issue #21.2).
     const wait = this.limits.secretWait(keys);
-    if (wait > 0) return this.failure("rate_limited", undefined, wait); // no lookup: a locked attacker costs nothing
+    if (wait > 0) return this.held(hello, wait);
     this.limits.begin(keys);
     this.secretChecks++;
     let credentials: DeviceCredentials | undefined;
@@ -158,6 +162,12 @@ export class DeviceAuthenticator {
     return device ? devices.getCredentials(device.id) : undefined;
   }
 
+  /** A hello held off by the login limits, refused without a lookup. */
+  private held(hello: HelloPdu, retryAfterMs: number): AuthOutcome {
+    const outcome = this.failure("rate_limited", undefined, retryAfterMs);
+    return hello.deviceId !== undefined ? { ...outcome, claimedDeviceId: hello.deviceId } : outcome;
+  }
+
   /** The id of the device a hello names, when it exists (for the event log). */
   private async knownId(hello: HelloPdu): Promise<string | undefined> {
     return (await this.lookup(hello))?.deviceId;
@@ -168,7 +178,7 @@ export class DeviceAuthenticator {
     return { ok: true, deviceId: credentials.deviceId, generation: credentials.generation, via };
   }
 
-  private failure(reason: AuthFailureReason, deviceId?: string, retryAfterMs?: number): AuthOutcome {
+  private failure(reason: AuthFailureReason, deviceId?: string, retryAfterMs?: number): AuthRefusal {
     const base = { ok: false as const, reason, ...(deviceId !== undefined ? { deviceId } : {}) };
     switch (reason) {
       case "rate_limited":

@@ -32,8 +32,14 @@ export class AuthFailureLog {
     this.timer = clock.setInterval(() => this.sweep(), Math.max(50, windowMs / 4));
   }
 
+  /**
+   * Records a failure. One refused without a lookup (`claimedDeviceId`) is counted only into
+   * a window already open for that id — proof the device exists — never opens one.
+   */
   record(failure: AuthFailure): void {
-    const { deviceId } = failure;
+    const claimed = failure.claimedDeviceId;
+    const deviceId =
+      failure.deviceId ?? (claimed !== undefined && this.windows.has(claimed) ? claimed : undefined);
     if (deviceId === undefined) return; // no device to log against: counted in metrics only
     const open = this.windows.get(deviceId);
     if (!open) {

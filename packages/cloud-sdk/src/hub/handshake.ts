@@ -29,6 +29,8 @@ export type HandshakeContributor = (deviceId: string, hello: HelloPdu) => Promis
 /** A failed handshake, for the event log and metrics; never carries credentials. */
 export interface AuthFailure {
   deviceId?: string;
+  /** The id the hello named when it was refused without a lookup (may not exist). */
+  claimedDeviceId?: string;
   reason: string;
   remoteAddress: string;
   at: number;
@@ -193,6 +195,7 @@ export class Handshakes {
       stats.handshakes.failed[outcome.reason] = (stats.handshakes.failed[outcome.reason] ?? 0) + 1;
       this.options.failed({
         ...(outcome.deviceId !== undefined ? { deviceId: outcome.deviceId } : {}),
+        ...(outcome.claimedDeviceId !== undefined ? { claimedDeviceId: outcome.claimedDeviceId } : {}),
         reason: outcome.reason,
         remoteAddress: connection.remoteAddress,
         at: this.options.clock.now(),
