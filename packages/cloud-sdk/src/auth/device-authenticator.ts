@@ -162,9 +162,14 @@ export class DeviceAuthenticator {
     return device ? devices.getCredentials(device.id) : undefined;
   }
 
-  /** A hello held off by the login limits, refused without a lookup. */
+  /**
+   * A hello held off by the login limits, refused without a lookup. The hint gets up to 1 s
+   * of jitter: the devices of one NAT address held by its in-flight cap do not all come back
+   * in the same millisecond.
+   */
   private held(hello: HelloPdu, retryAfterMs: number): AuthOutcome {
-    const outcome = this.failure("rate_limited", undefined, retryAfterMs);
+    const jittered = Math.round(retryAfterMs + (this.options.random ?? Math.random)() * 1_000);
+    const outcome = this.failure("rate_limited", undefined, jittered);
     return hello.deviceId !== undefined ? { ...outcome, claimedDeviceId: hello.deviceId } : outcome;
   }
 
