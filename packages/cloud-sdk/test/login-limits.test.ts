@@ -137,6 +137,13 @@ describe("device authenticator under attack", () => {
     expect(await login({ token }, "198.51.100.7")).toMatchObject({ ok: true });
   });
 
+  it("successful secret logins leave nothing in the limiters (memory grows only with failures)", async () => {
+    const { login, secret, cloud } = await setup();
+    for (let i = 0; i < 5; i++) expect(await login({ secret }, `203.0.113.${i}`)).toMatchObject({ ok: true });
+    const { byDevice, byDeviceAddress, byAddress } = cloud.authenticator.limits;
+    expect([byDevice.size, byDeviceAddress.size, byAddress.size]).toEqual([0, 0, 0]);
+  });
+
   it("checks unknown devices against a dummy hash made at the configured cost", async () => {
     const { cloud } = await setup({ bcryptCost: 5 });
     expect(await cloud.authenticator.dummyHash).toMatch(/^\$2b\$05\$/);

@@ -73,7 +73,10 @@ export class FailureRateLimiter {
   /** Ends a reserved attempt without a verdict (the check could not run). */
   release(key: string): void {
     const entry = this.entries.get(key);
-    if (entry && entry.pending > 0) entry.pending--;
+    if (!entry) return;
+    if (entry.pending > 0) entry.pending--;
+    // Successful logins leave nothing behind: the map holds only keys with something to remember.
+    if (this.idle(entry, this.clock.now())) this.entries.delete(key);
   }
 
   /**
@@ -81,9 +84,9 @@ export class FailureRateLimiter {
    * this failure locked the key, else 0.
    */
   fail(key: string): number {
-    this.release(key);
     const now = this.clock.now();
     const entry = this.entry(key);
+    if (entry.pending > 0) entry.pending--;
     entry.failures = this.recent(entry, now);
     entry.failures.push(now);
     if (entry.failures.length >= this.rule.maxFailures) {
@@ -106,11 +109,7 @@ export class FailureRateLimiter {
   /** Drops keys with nothing left to remember. */
   sweep(): void {
     const now = this.clock.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.pending === 0 && entry.lockedUntil <= now && this.recent(entry, now).length === 0) {
-        this.entries.delete(key);
-      }
-    }
+    for (const [key, entry] of this.entries) if (this.idle(entry, now)) this.entries.delete(key);
   }
 
   get size(): number {
@@ -125,6 +124,15 @@ export class FailureRateLimiter {
       this.entries.set(key, entry);
     }
     return entry;
+  }
+
+  /** Nothing to remember: no attempt under way, no lock, no failure in the window. */
+  private idle(entry: Entry, now: number): boolean {
+    return (
+      entry.pending === 0 &&
+      entry.lockedUntil <= now &&
+      entry.failures.every((at) => at <= now - this.rule.windowMs)
+    );
   }
 
   private recent(entry: Entry, now: number): number[] {
