@@ -77,6 +77,8 @@ const cloud = new Cloud({
   },
   hub: {
     heartbeatMs: config.heartbeatMs,
+    // Likewise the per-address bound on pending handshakes: a storm reconnects ~75 per address.
+    maxHandshakesPerAddress: 1_000_000,
     maxSessions: config.maxSessions,
     ...(config.maxHandshakes ? { maxHandshakes: config.maxHandshakes } : {}),
     // Experiments (CLOUDEDGE_BENCH_HUB_OPTIONS): other admission settings, e.g. tryLaterMs.

@@ -20,6 +20,8 @@ export interface ServerConfig {
   logLevel: string;
   maxSessions: number;
   maxHandshakes: number;
+  /** Pending handshakes from one client address before its new connections are told to try later. */
+  maxHandshakesPerAddress: number;
   bcryptCost: number;
   bodyLimitBytes: number;
   legacyAuth: boolean;
@@ -78,6 +80,12 @@ const SETTINGS = [
   ["log-level", "CLOUDEDGE_LOG_LEVEL", "info", "debug | info | warn | error"],
   ["max-sessions", "CLOUDEDGE_MAX_SESSIONS", "19000", "device sessions per process before 'try later'"],
   ["max-handshakes", "CLOUDEDGE_MAX_HANDSHAKES", "10000", "concurrent handshakes before 'try later'"],
+  [
+    "handshakes-per-ip",
+    "CLOUDEDGE_HANDSHAKES_PER_IP",
+    "32",
+    "pending handshakes from one client address (after --trust-proxy) before 'try later'",
+  ],
   ["bcrypt-cost", "CLOUDEDGE_BCRYPT_COST", "10", "bcrypt cost for device secrets (≥10 in production)"],
   ["body-limit", "CLOUDEDGE_BODY_LIMIT", "1048576", "largest REST request body in bytes"],
   [
@@ -180,6 +188,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     logLevel: get("log-level"),
     maxSessions: integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
     maxHandshakes: integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
+    maxHandshakesPerAddress: integer("CLOUDEDGE_HANDSHAKES_PER_IP", get("handshakes-per-ip"), 1, 1_000_000),
     bcryptCost: integer("CLOUDEDGE_BCRYPT_COST", get("bcrypt-cost"), 4, 31),
     bodyLimitBytes: integer("CLOUDEDGE_BODY_LIMIT", get("body-limit"), 1024, 1 << 30),
     legacyAuth: onOff("CLOUDEDGE_LEGACY_AUTH", get("legacy-auth")),

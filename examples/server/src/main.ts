@@ -52,6 +52,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
       heartbeatMs: config.heartbeatMs,
       maxSessions: config.maxSessions,
       maxHandshakes: config.maxHandshakes,
+      maxHandshakesPerAddress: config.maxHandshakesPerAddress,
     },
   });
   const recovered = await cloud.start();

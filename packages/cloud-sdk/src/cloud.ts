@@ -7,6 +7,7 @@ import { CommandBroker } from "./broker/command-broker.js";
 import type { ClusterBus, OrphanedSession } from "./cluster/cluster-bus.js";
 import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
+import { AuthFailureLog } from "./event-log/auth-failure-log.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
 import type { CloudEvent, PresenceEvent } from "./events.js";
 import { GroupService } from "./groups/group-service.js";
@@ -33,7 +34,7 @@ export interface CloudOptions {
   hub?: Omit<DeviceHubOptions, "devices" | "authenticator" | "tokens" | "bus" | "clock" | "logger">;
   auth?: Pick<
     DeviceAuthenticatorOptions,
-    "perDevice" | "perAddress" | "acceptTokens" | "maxConcurrentSecretChecks"
+    "perDevice" | "perDeviceAddress" | "perAddress" | "acceptTokens" | "maxConcurrentSecretChecks"
   >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
   commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
@@ -41,6 +42,8 @@ export interface CloudOptions {
   commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */
   eventRetentionMs?: number;
+  /** At most one `auth_failed` event-log row per device per this window (with a count). Default 60 s. */
+  authFailureWindowMs?: number;
 }
 
 /**
@@ -57,11 +60,13 @@ export class Cloud {
   readonly eventLog: EventLogWriter;
   readonly bus: ClusterBus;
   readonly tokens: ResumeTokens;
+  readonly authenticator: DeviceAuthenticator;
   readonly events = new EventEmitter<{ event: (event: CloudEvent) => void }>();
   private readonly servers: HubWebSocketServer[] = [];
   private readonly unsubscribe: () => void;
   private readonly offOrphaned: () => void;
   private readonly retentionTimer: unknown;
+  private readonly authFailures: AuthFailureLog;
   private readonly clock: Clock;
 
   constructor(readonly options: CloudOptions) {
@@ -72,12 +77,14 @@ export class Cloud {
     const ids = options.ids ?? createIdGenerator();
     this.bus = options.bus ?? new LocalClusterBus();
     this.tokens = new ResumeTokens(options.tokenKey, options.tokenTtlMs);
-    const authenticator = new DeviceAuthenticator({
+    this.authenticator = new DeviceAuthenticator({
       devices: store.devices,
       tokens: this.tokens,
       clock,
+      ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
       ...options.auth,
     });
+    const authenticator = this.authenticator;
     this.hub = new DeviceHub({
       ...options.hub,
       devices: store.devices,
@@ -114,12 +121,8 @@ export class Cloud {
     this.status = new StatusIngest({ store, hub: this.hub, bus: this.bus, clock, logger, ...options.status });
 
     this.hub.on("presence", (event) => void this.bus.publish(event).catch(() => {}));
-    this.hub.on("authFailed", (failure) => {
-      if (failure.deviceId)
-        this.eventLog.append(failure.deviceId, "auth_failed", failure.reason, {
-          remoteAddress: failure.remoteAddress,
-        });
-    });
+    this.authFailures = new AuthFailureLog(log, clock, options.authFailureWindowMs);
+    this.hub.on("authFailed", (failure) => this.authFailures.record(failure));
     this.hub.on("presence", (event) =>
       this.eventLog.append(
         event.deviceId,
@@ -141,6 +144,7 @@ export class Cloud {
 
   /** Recovers commands left non-terminal by a previous run; call once at start-up. */
   async start(): Promise<{ requeued: number; timedOut: number; expired: number }> {
+    await this.authenticator.dummyHash; // made at the configured cost before the first login
     if (this.bus.presence.shared) await this.reconcilePresence();
     else await this.options.store.devices.markAllOffline(this.clock.now());
     return this.broker.recover();
@@ -230,6 +234,7 @@ export class Cloud {
     this.state.close();
     await this.hub.close(options);
     await Promise.all(this.servers.map((s) => s.close(options.graceMs)));
+    this.authFailures.close();
     await this.status.close();
     await this.eventLog.close();
     this.devices.close();

@@ -20,6 +20,7 @@ export {
   DeviceAuthenticator,
   type DeviceAuthenticatorOptions,
 } from "./auth/device-authenticator.js";
+export { type LoginKeys, type LoginLimitRules, LoginLimits } from "./auth/login-limits.js";
 export { FailureRateLimiter, type RateLimitRule } from "./auth/rate-limiter.js";
 export { type ResumeClaims, ResumeTokens, type TokenVerdict } from "./auth/resume-tokens.js";
 export { bcryptStats, generateSecret, hashSecret, MIN_SECRET_LENGTH, verifySecret } from "./auth/secrets.js";
@@ -65,6 +66,7 @@ export {
   StoreUnavailableError,
   ValidationError,
 } from "./errors.js";
+export { AuthFailureLog } from "./event-log/auth-failure-log.js";
 export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-writer.js";
 export {
   type CloudEvent,

@@ -3,6 +3,17 @@ import { FailureRateLimiter, generateSecret, hashSecret, ResumeTokens, verifySec
 import { ManualClock } from "./support/manual-clock.js";
 
 const KEY = "0123456789abcdef".repeat(4);
+const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/** The token with its signature's last character changed only in the 2 bits no byte uses. */
+function respell(token: string): string {
+  const last = B64URL.indexOf(token.slice(-1));
+  const other = B64URL[last ^ 1] as string;
+  expect(Buffer.from(token.slice(-43), "base64url")).toEqual(
+    Buffer.from(token.slice(-43, -1) + other, "base64url"),
+  );
+  return token.slice(0, -1) + other;
+}
 
 describe("resume tokens", () => {
   const tokens = new ResumeTokens(KEY, 60_000);
@@ -33,6 +44,8 @@ describe("resume tokens", () => {
       now,
       "bad_signature",
     ],
+    ["a padded signature (lenient base64url would decode it)", (t: string) => `${t}=`, now, "bad_signature"],
+    ["the same bytes spelled otherwise (unused low bits set)", respell, now, "bad_signature"],
     ["garbage", () => "not-a-token", now, "malformed"],
     ["an empty string", () => "", now, "malformed"],
     ["too many parts", (t: string) => `${t}.x`, now, "malformed"],

@@ -86,8 +86,11 @@ describe("handshake", () => {
     expect(JSON.stringify(failures)).not.toContain("wrong-secret");
   });
 
-  it("rate-limits failed logins per device: the 5th failure locks with retry-after", async () => {
-    const { online, cloud } = await setup();
+  it("rate-limits failed logins per device over all addresses: the 5th failure locks with retry-after", async () => {
+    // The per-device limit (default 100/min) lowered to 5: five addresses together lock it.
+    const { online, cloud } = await setup({
+      auth: { perDevice: { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 } },
+    });
     const { device, secret } = await online();
     const codes: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -295,6 +298,39 @@ describe("admission control", () => {
     expect(retry).toBeGreaterThanOrEqual(1000);
     expect(retry).toBeLessThanOrEqual(2000);
     expect(cloud.hub.stats.tryLater).toBe(1);
+  });
+
+  it("beyond the per-address handshake bound, that address gets 4008; others still get in", async () => {
+    const { cloud, online } = await setup({ hub: { maxHandshakesPerAddress: 2, tryLaterMs: [1000, 2000] } });
+    const idle = [new FakeDevice(cloud.hub, "192.0.2.1"), new FakeDevice(cloud.hub, "192.0.2.1")];
+    const third = new FakeDevice(cloud.hub, "192.0.2.1");
+    await settle();
+    expect(idle.map((c) => c.closedWith)).toEqual([undefined, undefined]);
+    expect(third.closedWith?.code).toBe(CloseCode.TRY_LATER);
+    expect(parseRetryAfter(third.closedWith?.reason)).toBeGreaterThanOrEqual(1000);
+    expect(cloud.hub.stats.tryLaterPerAddress).toBe(1);
+    expect((await online()).welcome).toBeDefined(); // from 10.0.0.1
+    idle[0]?.hangUp();
+    await settle();
+    expect(new FakeDevice(cloud.hub, "192.0.2.1").closedWith).toBeUndefined();
+  });
+
+  it("a hello cannot set the device's (serialNumber, model): only its NICs are refreshed", async () => {
+    const { cloud } = await setup();
+    const { device, secret } = await cloud.devices.register({ name: "squatter" });
+    const conn = new FakeDevice(cloud.hub);
+    const nics = [{ type: "ethernet", name: "eth0", mac: "00:11:22:33:44:55" }];
+    conn.sendPdu(
+      hello({ deviceId: device.id, secret, hardware: { serialNumber: "SN-9", model: "M-9", nics } }),
+    );
+    await until(() => conn.received.length > 0, "welcome");
+    await settle();
+    expect((await cloud.devices.get(device.id)).hardware).toEqual({ nics });
+    const genuine = await cloud.devices.register({
+      name: "genuine",
+      hardware: { serialNumber: "SN-9", model: "M-9" },
+    });
+    expect(genuine.device.hardware).toMatchObject({ serialNumber: "SN-9", model: "M-9" });
   });
 
   it("bounds concurrent bcrypt checks (4008 + retry-after) without holding back token resumes", async () => {

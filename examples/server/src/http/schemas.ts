@@ -72,11 +72,17 @@ export const Device = Type.Object({
   lastSeenAt: Nullable(EpochMs),
   createdAt: EpochMs,
   updatedAt: EpochMs,
-  hardware: Type.Object({
-    serialNumber: Type.Optional(Type.String()),
-    model: Type.Optional(Type.String()),
-    nics: Type.Array(Nic),
-  }),
+  hardware: Type.Object(
+    {
+      serialNumber: Type.Optional(Type.String()),
+      model: Type.Optional(Type.String()),
+      nics: Type.Array(Nic),
+    },
+    {
+      description:
+        "serialNumber and model are server-owned: set at registration or by PATCH, never from the device's hello; nics are refreshed from it.",
+    },
+  ),
   software: Type.Object({ version: Type.Optional(Type.String()), lastUpdate: Type.Optional(EpochMs) }),
   status: Type.Optional(Nullable(Status)),
 });

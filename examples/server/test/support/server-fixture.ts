@@ -1,6 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Cloud, createIdGenerator, createMemoryStore, type Store } from "@cloudedge/cloud-sdk";
+import {
+  Cloud,
+  type CloudOptions,
+  createIdGenerator,
+  createMemoryStore,
+  type HubWebSocketServerOptions,
+  type Store,
+} from "@cloudedge/cloud-sdk";
 import pino from "pino";
 import { ApiTokens, createApp } from "../../src/app.js";
 import type { AppDeps } from "../../src/context.js";
@@ -26,7 +33,15 @@ export interface TestServer {
 
 /** The app in-process on port 0 over the memory store (or the one given), with an admin token. */
 export async function startTestServer(
-  options: { store?: Store; overrides?: Partial<AppDeps>; sweepMs?: number } = {},
+  options: {
+    store?: Store;
+    overrides?: Partial<AppDeps>;
+    sweepMs?: number;
+    /** Cloud options over the fixture's (bcrypt cost, auth limits, hub bounds). */
+    cloud?: Partial<CloudOptions>;
+    /** WebSocket endpoint options (trusted proxies). */
+    ws?: HubWebSocketServerOptions;
+  } = {},
 ): Promise<TestServer> {
   const store = options.store ?? createMemoryStore();
   const ids = createIdGenerator();
@@ -35,9 +50,10 @@ export async function startTestServer(
     tokenKey: "t".repeat(64),
     ids,
     bcryptCost: 4,
-    hub: { heartbeatMs: 1_000 },
     commands: { sweepMs: options.sweepMs ?? 50 },
     status: { flushMs: 50 },
+    ...options.cloud,
+    hub: { heartbeatMs: 1_000, ...options.cloud?.hub },
   });
   await cloud.start();
   const tokens = new ApiTokens(store, ids);
@@ -53,7 +69,7 @@ export async function startTestServer(
   };
   const { app, streams } = createApp(deps);
   const server: Server = createServer(app.callback());
-  cloud.attach(server, "/ws");
+  cloud.attach(server, "/ws", options.ws);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const url = `http://127.0.0.1:${port}`;

@@ -1,9 +1,9 @@
 import { CloseCode, ErrorCode, type HelloPdu } from "@cloudedge/protocol";
 import type { DeviceCredentials, DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
-import { FailureRateLimiter, type RateLimitRule } from "./rate-limiter.js";
+import { type LoginKeys, type LoginLimitRules, LoginLimits } from "./login-limits.js";
 import type { ResumeTokens } from "./resume-tokens.js";
-import { verifySecret } from "./secrets.js";
+import { generateSecret, hashSecret, verifySecret } from "./secrets.js";
 
 /** Why an authentication failed, as recorded in the device's event log (never shown to the device). */
 export type AuthFailureReason =
@@ -24,16 +24,16 @@ export type AuthOutcome =
       retryAfterMs?: number;
       /** Known when the hello named an existing device. */
       deviceId?: string;
+      /** The id a held-off hello named, not looked up (a locked attacker costs no query). */
+      claimedDeviceId?: string;
     };
 
-export interface DeviceAuthenticatorOptions {
+type AuthRefusal = Extract<AuthOutcome, { ok: false }>;
+
+export interface DeviceAuthenticatorOptions extends LoginLimitRules {
   devices: DeviceRepository;
   tokens: ResumeTokens;
   clock?: Clock;
-  /** Failed logins per device. Default 5 per minute, then locked 60 s. */
-  perDevice?: RateLimitRule;
-  /** Failed logins per remote address. Default 20 per minute, then locked 60 s. */
-  perAddress?: RateLimitRule;
   /** false: ignore tokens and always verify the secret (benchmarks). Default true. */
   acceptTokens?: boolean;
   /**
@@ -41,93 +41,117 @@ export interface DeviceAuthenticatorOptions {
    * token resumes are never held back by it. Default 256.
    */
   maxConcurrentSecretChecks?: number;
+  /** The cost of the dummy hash an unknown device is checked against: the cost new secrets get. Default 10. */
+  bcryptCost?: number;
   random?: () => number;
 }
 
-// A real bcrypt hash (of a random string) so unknown devices take as long as wrong secrets.
-const DUMMY_HASH = "$2b$10$hEOktEu8tCKzJUGt.JXor.t0QnhZiQ0SJaR0wlC1IEyE5cs39Gurm";
-
 /**
- * Authenticates a `hello` (docs/protocol.md §4): a valid resume token of the current
- * credential generation is enough (one HMAC); otherwise the secret is checked with bcrypt
- * off the event loop. Failures are rate-limited per device and per remote address.
+ * Authenticates a `hello` (docs/protocol.md §4.1): a valid resume token of the current
+ * credential generation is enough (one HMAC) and no failure lockout holds it back;
+ * otherwise the secret is checked with bcrypt off the event loop, each check reserved in
+ * the login limits (per device, per (device, address), per address) before it runs.
  */
 export class DeviceAuthenticator {
   private readonly clock: Clock;
-  readonly byDevice: FailureRateLimiter;
-  readonly byAddress: FailureRateLimiter;
+  readonly limits: LoginLimits;
   private readonly acceptTokens: boolean;
   /** bcrypt verifications in flight. */
   private secretChecks = 0;
+  /**
+   * A hash of a random string at the configured cost, made once (off the event loop), so
+   * an unknown device costs as long as a wrong secret (issue #21.9).
+   */
+  readonly dummyHash: Promise<string>;
 
   constructor(private readonly options: DeviceAuthenticatorOptions) {
     this.clock = options.clock ?? systemClock;
-    this.byDevice = new FailureRateLimiter(
-      options.perDevice ?? { maxFailures: 5, windowMs: 60_000, lockMs: 60_000 },
-      this.clock,
-    );
-    this.byAddress = new FailureRateLimiter(
-      options.perAddress ?? { maxFailures: 20, windowMs: 60_000, lockMs: 60_000 },
-      this.clock,
-    );
+    this.limits = new LoginLimits(options, this.clock);
     this.acceptTokens = options.acceptTokens ?? true;
+    this.dummyHash = hashSecret(generateSecret(), options.bcryptCost ?? 10);
   }
 
   async authenticate(hello: HelloPdu, remoteAddress: string): Promise<AuthOutcome> {
-    const deviceKey = hello.deviceId ?? `${hello.serialNumber}\u0000${hello.model}`;
-    const locked = Math.max(this.byDevice.retryAfter(deviceKey), this.byAddress.retryAfter(remoteAddress));
-    if (locked > 0) return this.failure("rate_limited", undefined, locked);
-
-    const credentials = await this.lookup(hello);
-    const now = this.clock.now();
-
+    const keys = {
+      device: hello.deviceId ?? `${hello.serialNumber}\u0000${hello.model}`,
+      address: remoteAddress,
+    };
     if (hello.token !== undefined && this.acceptTokens) {
-      const verdict = this.options.tokens.verify(hello.token, now);
+      const outcome = await this.resume(hello, hello.token, keys);
+      if (outcome) return outcome;
+    }
+    if (hello.secret === undefined) return this.failure("token_rejected");
+    return this.checkSecret(hello, hello.secret, keys);
+  }
+
+  /**
+   * The token path: accepted, or refused when no secret follows; undefined to go on with
+   * the secret. A validly signed token is never held by a lockout (no one but the hub can
+   * make one); a forged or malformed one counts as a failure unless a secret follows.
+   */
+  private async resume(hello: HelloPdu, token: string, keys: LoginKeys): Promise<AuthOutcome | undefined> {
+    const verdict = this.options.tokens.verify(token, this.clock.now());
+    if (verdict.ok) {
+      const credentials = await this.lookup(hello);
       if (
-        verdict.ok &&
         credentials &&
         verdict.claims.deviceId === credentials.deviceId &&
         verdict.claims.generation === credentials.generation
       ) {
-        return this.accept(credentials, "token", deviceKey, remoteAddress);
+        return this.accept(credentials, "token");
       }
-      if (hello.secret === undefined) {
-        // Not counted as a failure: expired tokens are routine; the device retries with its secret.
-        return this.failure("token_rejected", credentials?.deviceId);
-      }
+      // Genuine but of an older generation or another device: routine, not counted.
+      return hello.secret === undefined ? this.failure("token_rejected", credentials?.deviceId) : undefined;
     }
-    if (hello.secret === undefined) return this.failure("token_rejected", credentials?.deviceId);
+    if (hello.secret !== undefined) return undefined; // the secret attempt is what counts
+    // Expired tokens are routine (the device retries with its secret): not counted.
+    if (verdict.reason === "expired") return this.failure("token_rejected", await this.knownId(hello));
+    const held = this.limits.tokenWait(keys);
+    if (held > 0) return this.held(hello, held);
+    const lockMs = this.limits.tokenFailed(keys);
+    const deviceId = await this.knownId(hello);
+    return lockMs > 0
+      ? this.failure("rate_limited", deviceId, lockMs)
+      : this.failure("token_rejected", deviceId);
+  }
 
+  private async checkSecret(hello: HelloPdu, secret: string, keys: LoginKeys): Promise<AuthOutcome> {
     // Only the expensive path is bounded: a storm of token resumes never waits behind bcrypt.
     if (this.secretChecks >= (this.options.maxConcurrentSecretChecks ?? 256)) {
-      return this.failure(
-        "busy",
-        credentials?.deviceId,
-        Math.round(1_000 + (this.options.random ?? Math.random)() * 4_000),
-      );
+      const retryAfterMs = Math.round(1_000 + (this.options.random ?? Math.random)() * 4_000);
+      return this.failure("busy", undefined, retryAfterMs);
     }
+    // Reserved before any await: concurrent attempts see each other (issue #21.2).
+    const wait = this.limits.secretWait(keys);
+    if (wait > 0) return this.held(hello, wait);
+    this.limits.begin(keys);
     this.secretChecks++;
+    let credentials: DeviceCredentials | undefined;
     let valid: boolean;
     try {
-      valid = await verifySecret(hello.secret, credentials?.secretHash ?? DUMMY_HASH);
+      credentials = await this.lookup(hello);
+      valid = await verifySecret(secret, credentials?.secretHash ?? (await this.dummyHash));
+    } catch (error) {
+      this.limits.end(keys, "aborted");
+      throw error;
     } finally {
       this.secretChecks--;
     }
-    if (!credentials || !valid) {
-      const lockMs = Math.max(this.byDevice.fail(deviceKey), this.byAddress.fail(remoteAddress));
-      return this.failure(
-        credentials ? "bad_secret" : "unknown_device",
-        credentials?.deviceId,
-        lockMs || undefined,
-      );
+    if (credentials && valid) {
+      this.limits.end(keys, "succeeded");
+      return this.accept(credentials, "secret");
     }
-    return this.accept(credentials, "secret", deviceKey, remoteAddress);
+    const held = this.limits.end(keys, "failed");
+    return this.failure(
+      credentials ? "bad_secret" : "unknown_device",
+      credentials?.deviceId,
+      held || undefined,
+    );
   }
 
   /** Forgets rate-limit entries with nothing left to remember (called by the hub's sweep). */
   sweep(): void {
-    this.byDevice.sweep();
-    this.byAddress.sweep();
+    this.limits.sweep();
   }
 
   private async lookup(hello: HelloPdu): Promise<DeviceCredentials | undefined> {
@@ -138,19 +162,28 @@ export class DeviceAuthenticator {
     return device ? devices.getCredentials(device.id) : undefined;
   }
 
-  private accept(
-    credentials: DeviceCredentials,
-    via: "token" | "secret",
-    deviceKey: string,
-    remoteAddress: string,
-  ): AuthOutcome {
+  /**
+   * A hello held off by the login limits, refused without a lookup. The hint gets up to 1 s
+   * of jitter: the devices of one NAT address held by its in-flight cap do not all come back
+   * in the same millisecond.
+   */
+  private held(hello: HelloPdu, retryAfterMs: number): AuthOutcome {
+    const jittered = Math.round(retryAfterMs + (this.options.random ?? Math.random)() * 1_000);
+    const outcome = this.failure("rate_limited", undefined, jittered);
+    return hello.deviceId !== undefined ? { ...outcome, claimedDeviceId: hello.deviceId } : outcome;
+  }
+
+  /** The id of the device a hello names, when it exists (for the event log). */
+  private async knownId(hello: HelloPdu): Promise<string | undefined> {
+    return (await this.lookup(hello))?.deviceId;
+  }
+
+  private accept(credentials: DeviceCredentials, via: "token" | "secret"): AuthOutcome {
     if (credentials.disabled) return this.failure("device_disabled", credentials.deviceId);
-    this.byDevice.succeed(deviceKey);
-    this.byAddress.succeed(remoteAddress);
     return { ok: true, deviceId: credentials.deviceId, generation: credentials.generation, via };
   }
 
-  private failure(reason: AuthFailureReason, deviceId?: string, retryAfterMs?: number): AuthOutcome {
+  private failure(reason: AuthFailureReason, deviceId?: string, retryAfterMs?: number): AuthRefusal {
     const base = { ok: false as const, reason, ...(deviceId !== undefined ? { deviceId } : {}) };
     switch (reason) {
       case "rate_limited":

@@ -12,6 +12,8 @@ export type TokenVerdict =
   | { ok: false; reason: "malformed" | "bad_signature" | "expired" };
 
 const PREFIX = "v1";
+/** HMAC-SHA256 in unpadded base64url: 32 bytes are exactly 43 characters. */
+const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 
 /**
  * Resume tokens: `v1.<deviceId>.<generation>.<expiresAt>.<HMAC-SHA256 base64url>` with a
@@ -48,9 +50,11 @@ export class ResumeTokens {
     if (!/^\d{1,20}$/.test(deviceId) || !/^\d{1,15}$/.test(generation) || !/^\d{1,16}$/.test(expiresAt)) {
       return { ok: false, reason: "malformed" };
     }
-    const expected = Buffer.from(this.sign(`${PREFIX}.${deviceId}.${generation}.${expiresAt}`), "base64url");
-    const given = Buffer.from(signature, "base64url");
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    // The exact characters, compared in constant time: a lenient base64url decode would
+    // accept other spellings of the same bytes (a trailing `=`, stray bits in the last character).
+    const expected = Buffer.from(this.sign(`${PREFIX}.${deviceId}.${generation}.${expiresAt}`), "ascii");
+    const given = Buffer.from(signature, "utf8");
+    if (!SIGNATURE.test(signature) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { ok: false, reason: "bad_signature" };
     }
     if (Number(expiresAt) <= now) return { ok: false, reason: "expired" };

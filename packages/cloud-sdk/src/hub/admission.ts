@@ -10,6 +10,12 @@ export interface AdmissionOptions {
    * (DeviceAuthenticator.maxConcurrentSecretChecks).
    */
   maxHandshakes?: number;
+  /**
+   * Pending handshakes from one client address (as trusted-proxies.ts yields it) beyond which
+   * its new connections are told to try later, so one client cannot hold every handshake slot.
+   * Default 32.
+   */
+  maxHandshakesPerAddress?: number;
   /** Retry-after range for TRY_LATER closes, [min, max] ms. Default [1 s, 5 s]: a storm drains in seconds (bench: storm). */
   tryLaterMs?: [number, number];
   random?: () => number;
@@ -46,14 +52,21 @@ export class Admission {
     return this.closing;
   }
 
-  /** How to close a new connection, given the sessions and handshakes under way; undefined to admit it. */
-  refusal(sessions: number, handshakes: number): Refusal | undefined {
+  /**
+   * How to close a new connection, given the sessions and handshakes under way and the
+   * handshakes pending from its address; undefined to admit it.
+   */
+  refusal(sessions: number, handshakes: number, fromAddress = 0): Refusal | undefined {
     if (this.closing)
       return { closeCode: CloseCode.SERVER_SHUTDOWN, reason: formatRetryAfter(this.jitter(5_000, 30_000)) };
     const maxSessions = this.options.maxSessions ?? 19_000;
     const maxHandshakes = this.options.maxHandshakes ?? 10_000;
-    if (handshakes < maxHandshakes && sessions + handshakes < maxSessions) return undefined;
+    const perAddress = this.options.maxHandshakesPerAddress ?? 32;
+    if (handshakes < maxHandshakes && sessions + handshakes < maxSessions && fromAddress < perAddress) {
+      return undefined;
+    }
     this.stats.tryLater++;
+    if (fromAddress >= perAddress) this.stats.tryLaterPerAddress++;
     const [min, max] = this.options.tryLaterMs ?? [1_000, 5_000];
     return { closeCode: CloseCode.TRY_LATER, reason: formatRetryAfter(this.jitter(min, max)) };
   }

@@ -184,7 +184,11 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       message: (data) => this.onMessage(connection, data),
       closed: (code) => this.onClosed(connection, code),
     };
-    const refusal = this.admission.refusal(this.sessions.size, this.handshakes.size);
+    const refusal = this.admission.refusal(
+      this.sessions.size,
+      this.handshakes.size,
+      this.handshakes.from(connection.remoteAddress),
+    );
     if (refusal) connection.close(refusal.closeCode, refusal.reason);
     else this.handshakes.open(connection);
     return handle;

@@ -29,6 +29,8 @@ export type HandshakeContributor = (deviceId: string, hello: HelloPdu) => Promis
 /** A failed handshake, for the event log and metrics; never carries credentials. */
 export interface AuthFailure {
   deviceId?: string;
+  /** The id the hello named when it was refused without a lookup (may not exist). */
+  claimedDeviceId?: string;
   reason: string;
   remoteAddress: string;
   at: number;
@@ -65,12 +67,19 @@ type Pending = { state: "hello" | "auth"; openedAt: number; queued: Array<string
  */
 export class Handshakes {
   private readonly pending = new Map<DeviceConnection, Pending>();
+  /** Pending handshakes per remote address (for the per-address admission bound). */
+  private readonly perAddress = new Map<string, number>();
   private readonly contributors = new Set<HandshakeContributor>();
 
   constructor(private readonly options: HandshakesOptions) {}
 
   get size(): number {
     return this.pending.size;
+  }
+
+  /** Handshakes pending from one remote address. */
+  from(address: string): number {
+    return this.perAddress.get(address) ?? 0;
   }
 
   /** Adds a contributor to what `welcome` says (merged in registration order over the defaults). */
@@ -84,6 +93,7 @@ export class Handshakes {
   /** A connection admitted: its hello is due within the deadline. */
   open(connection: DeviceConnection): void {
     this.pending.set(connection, { state: "hello", openedAt: this.options.clock.now(), queued: [] });
+    this.perAddress.set(connection.remoteAddress, this.from(connection.remoteAddress) + 1);
     this.options.stats.pendingHandshakes = this.pending.size;
   }
 
@@ -116,6 +126,11 @@ export class Handshakes {
   /** Drops a pending connection; true when it was pending. */
   forget(connection: DeviceConnection): boolean {
     const had = this.pending.delete(connection);
+    if (had) {
+      const left = this.from(connection.remoteAddress) - 1;
+      if (left > 0) this.perAddress.set(connection.remoteAddress, left);
+      else this.perAddress.delete(connection.remoteAddress);
+    }
     this.options.stats.pendingHandshakes = this.pending.size;
     return had;
   }
@@ -180,6 +195,7 @@ export class Handshakes {
       stats.handshakes.failed[outcome.reason] = (stats.handshakes.failed[outcome.reason] ?? 0) + 1;
       this.options.failed({
         ...(outcome.deviceId !== undefined ? { deviceId: outcome.deviceId } : {}),
+        ...(outcome.claimedDeviceId !== undefined ? { claimedDeviceId: outcome.claimedDeviceId } : {}),
         reason: outcome.reason,
         remoteAddress: connection.remoteAddress,
         at: this.options.clock.now(),

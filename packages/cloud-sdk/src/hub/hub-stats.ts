@@ -4,6 +4,8 @@ export interface HubStats {
   pendingHandshakes: number;
   handshakes: { ok: number; viaToken: number; viaSecret: number; failed: Record<string, number> };
   tryLater: number;
+  /** Of `tryLater`: refused because their address already had its share of pending handshakes. */
+  tryLaterPerAddress: number;
   heartbeatTimeouts: number;
   protocolErrors: number;
   backpressureCloses: number;
@@ -16,6 +18,7 @@ export function newHubStats(): HubStats {
     pendingHandshakes: 0,
     handshakes: { ok: 0, viaToken: 0, viaSecret: 0, failed: {} },
     tryLater: 0,
+    tryLaterPerAddress: 0,
     heartbeatTimeouts: 0,
     protocolErrors: 0,
     backpressureCloses: 0,

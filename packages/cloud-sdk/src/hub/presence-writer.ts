@@ -18,7 +18,7 @@ export class PresenceWriter {
     private readonly logger: Logger,
   ) {}
 
-  /** The session is online: records it, and the hardware and software its hello reports. */
+  /** The session is online: records it, and the NICs and software its hello reports. */
   online(session: Session, hello: HelloPdu): void {
     const { deviceId, connectedAt: now } = session;
     this.onlineWrites.set(
@@ -28,11 +28,15 @@ export class PresenceWriter {
       ),
     );
     if (!hello.hardware && !hello.software) return;
+    // (serialNumber, model) is server-owned (issue #21.10): set at registration or by an
+    // operator, never by a hello — else a device could take the pair another one will
+    // register with. Only the NICs are refreshed.
+    const nics = hello.hardware?.nics;
     void this.persist(() =>
       this.devices.update(
         deviceId,
         {
-          ...(hello.hardware ? { hardware: { ...hello.hardware, nics: hello.hardware.nics ?? [] } } : {}),
+          ...(nics ? { hardware: { nics } } : {}),
           ...(hello.software ? { software: hello.software } : {}),
         },
         now,

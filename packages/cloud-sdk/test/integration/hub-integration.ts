@@ -65,9 +65,8 @@ export function describeHubIntegration(name: string, openStore: () => Promise<St
     });
 
     it("a wrong secret gets error auth_failed and close 4001; repeated failures get 4010 with retry-after", async () => {
-      const { cloud, url } = await start(undefined, {
-        auth: { perDevice: { maxFailures: 3, windowMs: 60_000, lockMs: 20_000 } },
-      });
+      // Default limits: one free failure per (device, address), then a soft backoff.
+      const { cloud, url } = await start();
       const { device } = await cloud.devices.register({ name: "a" });
       const codes: number[] = [];
       for (let i = 0; i < 4; i++) {
@@ -85,9 +84,9 @@ export function describeHubIntegration(name: string, openStore: () => Promise<St
         const closed = await d.closed;
         codes.push(closed.code);
         if (i === 0) expect(error.code).toBe(ErrorCode.AUTH_FAILED);
-        if (i === 3) expect(parseRetryAfter(closed.reason)).toBeGreaterThan(0);
+        if (i > 0) expect(parseRetryAfter(closed.reason)).toBeGreaterThan(0);
       }
-      expect(codes).toEqual([4001, 4001, 4010, 4010]);
+      expect(codes).toEqual([4001, 4010, 4010, 4010]);
     });
 
     it("secret rotation kills the live session (4006) and the old token", async () => {
