@@ -195,8 +195,11 @@ describe("WebSocket bad input → documented close codes", () => {
     expect((await device.closed).code).toBe(1009);
   });
 
-  it("wrong secret → 4001, and past the limit → 4010 with retry-after", async () => {
+  it("wrong secret → 4001, then the (device, address) backoff → 4010 with retry-after", async () => {
+    // protocol.md §4.1: the first failure is answered auth_failed; it starts a 1 s backoff for
+    // this device from this address, so retrying at once is answered rate_limited.
     const codes: number[] = [];
+    const reasons: string[] = [];
     for (let i = 0; i < 6; i++) {
       const ws = await WsDevice.open(server.wsUrl);
       ws.send({
@@ -208,9 +211,12 @@ describe("WebSocket bad input → documented close codes", () => {
         bootId: "b",
         desiredVersion: 0,
       });
-      codes.push((await ws.closed).code);
+      const closed = await ws.closed;
+      codes.push(closed.code);
+      reasons.push(closed.reason);
     }
-    expect(codes).toEqual([4001, 4001, 4001, 4001, 4010, 4010]);
+    expect(codes).toEqual([4001, 4010, 4010, 4010, 4010, 4010]);
+    for (const reason of reasons.slice(1)) expect(reason).toMatch(/^retry-after=\d+$/);
   });
 });
 
