@@ -40,6 +40,8 @@ describe("fault: hub SIGKILL with ~200 commands in flight (SQLite)", () => {
   });
 
   it("every command ends SUCCEEDED after the restart: 0 lost, 0 stuck, 0 run twice", async () => {
+    // A few reports from every agent first, to measure what the kill costs the status history.
+    await until(() => rig.statusesSeen().length >= 3 * AGENTS, "reports from every agent");
     const ids = new Map<string, string>(); // command id → device id
     await Promise.all(
       devices.flatMap((device, d) =>
