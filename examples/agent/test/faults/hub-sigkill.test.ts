@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storedReports } from "./support/outage.js";
 import { type Device, Rig, until } from "./support/rig.js";
 
 const AGENTS = 4;
@@ -95,9 +96,7 @@ describe("fault: hub SIGKILL with ~200 commands in flight (SQLite)", () => {
     // What the kill cost the status history: reports buffered in memory, not yet written.
     const missing: number[] = [];
     for (const device of devices) {
-      const rows = (await rig.api("GET", `/api/v1/devices/${device.id}/status/history?limit=10000`)).body
-        .items as Array<{ ts: number }>;
-      const stored = new Set(rows.map((r) => r.ts));
+      const stored = new Set(await storedReports(rig, device.id));
       for (const s of statusesBefore) if (s.deviceId === device.id && !stored.has(s.ts)) missing.push(s.ts);
     }
     console.log(

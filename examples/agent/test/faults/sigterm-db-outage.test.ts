@@ -3,6 +3,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type PrivateMariadb, startPrivateMariadb } from "../support/private-mariadb.js";
+import { expectEverythingStored, sigtermWhileHung, storedReports, summed } from "./support/outage.js";
 import { type Device, Rig, until } from "./support/rig.js";
 
 const AGENTS = 3;
@@ -33,80 +34,32 @@ describe("fault: a MySQL outage (private MariaDB) — SIGTERM while it hangs, SI
   });
 
   it("journals what it could not write, exits 0, and the next start replays it: 0 lost, 0 duplicated", async () => {
-    const stored = async (deviceId: string) =>
-      (await rig.api("GET", `/api/v1/devices/${deviceId}/status/history?limit=10000`)).body.items as Array<{
-        ts: number;
-      }>;
     for (const device of devices)
-      await until(async () => (await stored(device.id)).length >= 2, "reports stored before the outage");
-
-    db.pause();
-    const before = rig.statusesSeen().length;
-    await until(() => rig.statusesSeen().length >= before + 3 * AGENTS, "reports during the outage", 20_000);
-    const server = rig.server!;
-    const connects = rig.seen.filter((e) => e.type === "presence" && e.data["online"] === true);
-    const stopAt = Date.now();
-    server.kill("SIGTERM");
-    expect(await server.exited).toEqual({ code: 0, signal: null });
-    const stopMs = Date.now() - stopAt;
-    const seen = rig.statusesSeen();
-    const [journaled] = rig.logs(server, "buffered writes journaled for the next start");
-    expect(rig.logs(server, "shutdown lost buffered writes")).toEqual([]);
-    // Every report buffered during the outage; the three disconnects (event log and presence).
-    expect(journaled?.["journaled"].status).toBeGreaterThanOrEqual(seen.length - before);
-    expect(journaled?.["journaled"].event).toBeGreaterThanOrEqual(AGENTS);
-    expect(journaled?.["journaled"].presence).toBeGreaterThanOrEqual(AGENTS);
+      await until(
+        async () => (await storedReports(rig, device.id)).length >= 2,
+        "reports stored before the outage",
+      );
+    const { seen, connects, journaled, stopMs } = await sigtermWhileHung(rig, db, AGENTS);
 
     db.resume();
     const restartAt = Date.now();
     const restarted = await rig.startServer();
     const recoverMs = Date.now() - restartAt;
-    const [replayed] = rig.logs(restarted, "journal replayed");
-    expect(replayed).toMatchObject(journaled?.["journaled"]);
-
-    for (const device of devices) {
-      const rows = (await stored(device.id)).map((s) => s.ts);
-      const received = seen.filter((s) => s.deviceId === device.id).map((s) => s.ts);
-      expect(received.filter((ts) => !rows.includes(ts))).toEqual([]); // 0 lost
-      expect(new Set(rows).size).toBe(rows.length); // 0 duplicated
-      const log = await rig.all(`/api/v1/devices/${device.id}/events`);
-      const sessions = connects
-        .filter((e) => e.data["deviceId"] === device.id)
-        .map((e) => e.data["sessionId"]);
-      for (const sessionId of sessions) {
-        const of = (kind: string) => log.filter((e) => e.kind === kind && e.data?.sessionId === sessionId);
-        expect(of("connected")).toHaveLength(1);
-      }
-      const last = sessions.at(-1);
-      expect(
-        log.filter(
-          (e) => e.kind === "disconnected" && e.data?.sessionId === last && e.reason === "server_shutdown",
-        ),
-      ).toHaveLength(1);
-    }
+    expect(summed(rig, restarted, "journal replayed")).toEqual(journaled);
+    await expectEverythingStored(rig, devices, seen, connects);
     // The journal is emptied once replayed.
-    await rig.server!.stop();
+    await restarted.stop();
     const again = await rig.startServer();
     expect(rig.logs(again, "journal replayed")).toEqual([]);
     console.log(
-      `SIGTERM during outage: journaled ${JSON.stringify(journaled?.["journaled"])}, exit after ${stopMs} ms; ` +
+      `SIGTERM during outage: journaled ${JSON.stringify(journaled)}, exit after ${stopMs} ms; ` +
         `restart with replay listening after ${recoverMs} ms`,
     );
   }, 180_000);
 
   it("when even the journal cannot be written, logs at error level what was lost, per kind, and exits 1", async () => {
     // Every agent back on the restarted server and reporting (a handshake needs the database).
-    const since = rig.statusesSeen().length;
-    await until(
-      () =>
-        new Set(
-          rig
-            .statusesSeen()
-            .slice(since)
-            .map((s) => s.deviceId),
-        ).size === AGENTS,
-      "every agent reporting again",
-    );
+    await rig.untilReporting(AGENTS);
     // A directory where the journal file would go: the append fails (EISDIR), as on a full or read-only disk.
     const journal = join(rig.dataDir, `journal-${hostname()}-w0.log`);
     mkdirSync(journal);
@@ -127,17 +80,7 @@ describe("fault: a MySQL outage (private MariaDB) — SIGTERM while it hangs, SI
   }, 120_000);
 
   it("SIGKILL during an outage (database killed): batches the store refused were journaled at once", async () => {
-    const since = rig.statusesSeen().length;
-    await until(
-      () =>
-        new Set(
-          rig
-            .statusesSeen()
-            .slice(since)
-            .map((s) => s.deviceId),
-        ).size === AGENTS,
-      "every agent reporting again",
-    );
+    await rig.untilReporting(AGENTS);
     await db.kill();
     const before = rig.statusesSeen().length;
     // Long enough for several write-behind flushes (1 s apart) to fail and be journaled.
@@ -152,9 +95,7 @@ describe("fault: a MySQL outage (private MariaDB) — SIGTERM while it hangs, SI
     expect(replayed?.["status"]).toBeGreaterThan(0);
     let lost = 0;
     for (const device of devices) {
-      const rows = (await rig.api("GET", `/api/v1/devices/${device.id}/status/history?limit=10000`)).body
-        .items as Array<{ ts: number }>;
-      const stored = new Set(rows.map((r) => r.ts));
+      const stored = new Set(await storedReports(rig, device.id));
       const missing = seen.filter((s) => s.deviceId === device.id && !stored.has(s.ts)).map((s) => s.ts);
       // Only the tail that arrived after the last failed flush: nothing before it.
       for (const ts of missing) expect(ts).toBeGreaterThan(Math.max(...stored));

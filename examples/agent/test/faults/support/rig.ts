@@ -32,7 +32,9 @@ export class Rig {
   readonly seen: SeenEvent[] = [];
   private sse: AbortController | undefined;
 
-  constructor(private readonly settings: { db: (dir: string) => string; env?: Record<string, string> }) {}
+  constructor(
+    private readonly settings: { db: (dir: string) => string; env?: Record<string, string>; args?: string[] },
+  ) {}
 
   get dataDir(): string {
     return join(this.dir, "data");
@@ -42,7 +44,7 @@ export class Rig {
   async startServer(): Promise<Proc> {
     if (this.port === 0) this.port = await freePort();
     const server = new Proc(
-      [SERVER_MAIN],
+      [SERVER_MAIN, ...(this.settings.args ?? [])],
       {
         PORT: String(this.port),
         HOST: "127.0.0.1",
@@ -137,6 +139,20 @@ export class Rig {
     return this.seen
       .filter((e) => e.type === "status")
       .map((e) => ({ deviceId: e.data["deviceId"] as string, ts: (e.data["status"] as { ts: number }).ts }));
+  }
+
+  /** Resolves once `count` devices each sent a report from now on (back and past their handshake). */
+  async untilReporting(count: number): Promise<void> {
+    const since = this.statusesSeen().length;
+    await until(
+      () =>
+        new Set(
+          this.statusesSeen()
+            .slice(since)
+            .map((s) => s.deviceId),
+        ).size === count,
+      "every agent reporting",
+    );
   }
 
   async close(): Promise<void> {
