@@ -57,6 +57,21 @@ describe("Cloud with a journal", () => {
     await second.cloud.close({ graceMs: 0 });
   });
 
+  it("presence writes the store refused are retried in order: the offline write lands after its online one", async () => {
+    const { store, down } = outageStore();
+    const { cloud, clock, online } = await makeCloud({}, store);
+    down.value = true;
+    const { device, conn } = await online();
+    conn.hangUp();
+    await until(() => cloud.hub.session(device.id) === undefined, "session gone");
+    down.value = false;
+    await clock.advance(1_000); // the backlog's retry tick
+    await expect
+      .poll(async () => await store.devices.get(device.id))
+      .toMatchObject({ online: false, connectedAt: expect.any(Number) });
+    await cloud.close({ graceMs: 0 });
+  });
+
   it("without a journal, what the grace period left is reported lost", async () => {
     const { store, down } = outageStore();
     const { cloud, online } = await makeCloud({}, store);

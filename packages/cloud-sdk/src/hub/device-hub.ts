@@ -399,9 +399,4 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     }
     return this.presence.close(options.flushGraceMs);
   }
-
-  /** Presence writes not yet in the store (for the status gauges). */
-  get presencePending(): number {
-    return this.presence.pending;
-  }
 }

@@ -93,11 +93,6 @@ export class PresenceWriter {
     if (entries.length > 0) void this.submit({ op: "touch", entries });
   }
 
-  /** Writes waiting (direct ones under way and the backlog). */
-  get pending(): number {
-    return this.writes.size + this.chains.size + this.backlog.size;
-  }
-
   /** Resolves once every write under way (and any they start) is done. */
   async drain(): Promise<void> {
     while (this.writes.size + this.chains.size > 0)
