@@ -30,6 +30,8 @@ export async function storedReports(rig: Rig, deviceId: string): Promise<number[
  */
 export async function sigtermWhileHung(rig: Rig, db: PrivateMariadb, agents: number) {
   db.pause();
+  // Reports from here on cannot reach the database (a report announced just before the pause might).
+  await new Promise((resolve) => setTimeout(resolve, 200));
   const before = rig.statusesSeen().length;
   await until(() => rig.statusesSeen().length >= before + 3 * agents, "reports during the outage", 20_000);
   const server = rig.server as Proc;
