@@ -26,6 +26,8 @@ export interface ServerConfig {
   bodyLimitBytes: number;
   legacyAuth: boolean;
   shutdownSpreadMs: number;
+  /** At shutdown, how long buffered writes may take to reach the store before they are journaled. */
+  shutdownFlushMs: number;
   /** Hub processes on this machine sharing the port (node:cluster); >1 needs NATS and a shared store. */
   workers: number;
   /** Proxies whose X-Forwarded-For names the device's address; empty: the TCP peer counts. */
@@ -99,6 +101,12 @@ const SETTINGS = [
     "CLOUDEDGE_SHUTDOWN_SPREAD_MS",
     "30000",
     "devices are told to come back within this after a shutdown",
+  ],
+  [
+    "shutdown-flush-ms",
+    "CLOUDEDGE_SHUTDOWN_FLUSH_MS",
+    "5000",
+    "at shutdown, buffered writes get this long to reach the store; the rest goes to the journal in the data dir",
   ],
   [
     "workers",
@@ -193,6 +201,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     bodyLimitBytes: integer("CLOUDEDGE_BODY_LIMIT", get("body-limit"), 1024, 1 << 30),
     legacyAuth: onOff("CLOUDEDGE_LEGACY_AUTH", get("legacy-auth")),
     shutdownSpreadMs: integer("CLOUDEDGE_SHUTDOWN_SPREAD_MS", get("shutdown-spread-ms"), 0, 3_600_000),
+    shutdownFlushMs: integer("CLOUDEDGE_SHUTDOWN_FLUSH_MS", get("shutdown-flush-ms"), 0, 600_000),
     workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
     trustProxy: trustedProxies(get("trust-proxy")),
   };

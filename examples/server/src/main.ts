@@ -11,6 +11,7 @@ import { createApp } from "./app.js";
 import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
 import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
+import { journalPath } from "./journals.js";
 import { runPrimary } from "./workers.js";
 
 /** Starts the reference server; resolves with a `stop()` that shuts it down gracefully. */
@@ -46,6 +47,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     tokenKey,
     ids,
     logger,
+    journalPath: journalPath(config.dataDir, workerId),
     ...(bus ? { bus } : {}),
     bcryptCost: config.bcryptCost,
     hub: {
@@ -55,7 +57,13 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
       maxHandshakesPerAddress: config.maxHandshakesPerAddress,
     },
   });
-  const recovered = await cloud.start();
+  let recovered: Awaited<ReturnType<Cloud["start"]>>;
+  try {
+    recovered = await cloud.start();
+  } catch (error) {
+    await bounded(store.close(), 2_000);
+    throw error;
+  }
   if (recovered.requeued + recovered.timedOut + recovered.expired > 0)
     logger.info(recovered, "recovered commands left by the previous run");
 
@@ -103,15 +111,35 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
       logger.info({}, "shutting down");
       server.close();
       streams.closeAll();
-      await cloud.close({ spreadMs: config.shutdownSpreadMs, graceMs: 2_000 });
+      const report = await cloud.close({
+        spreadMs: config.shutdownSpreadMs,
+        graceMs: 2_000,
+        flushGraceMs: config.shutdownFlushMs,
+      });
       await wsServer.close(0);
       server.closeAllConnections();
-      await bus?.close();
-      await store.close();
+      // A hung database or NATS must not hold the exit: what mattered is written or journaled.
+      await bounded(bus?.close(), 2_000);
+      await bounded(store.close(), 2_000);
+      const lost = Object.entries(report.lost).filter(([, n]) => n > 0);
+      if (lost.length > 0)
+        throw new Error(`buffered writes lost: ${lost.map(([kind, n]) => `${n} ${kind}`).join(", ")}`);
     })();
     return stopping;
   };
   return { port, server, cloud, store, stop };
+}
+
+/** Waits for `work`, but at most `ms`; a failure of `work` is ignored. */
+async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work?.catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 async function main(): Promise<void> {
@@ -127,14 +155,14 @@ async function main(): Promise<void> {
     return;
   }
   // Logs go to stderr as JSON lines; stdout carries only what a human needs (address, first admin token).
-  if (config.workers > 1 && cluster.isPrimary) {
-    await runPrimary(config);
-    return;
-  }
   const logger = pino(
     { level: config.logLevel, redact: ["req.headers.authorization", "*.secret", "*.token", "*.password"] },
     pino.destination(2),
   );
+  if (config.workers > 1 && cluster.isPrimary) {
+    await runPrimary(config, logger);
+    return;
+  }
   try {
     const { stop } = await startServer(config, logger);
     // `on`, not `once`: a supervisor may signal the whole process group and npm forwards the

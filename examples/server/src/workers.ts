@@ -1,8 +1,9 @@
 import cluster, { type Worker } from "node:cluster";
-import { createIdGenerator, openStore } from "@cloudedge/cloud-sdk";
+import { createIdGenerator, type Logger, openStore } from "@cloudedge/cloud-sdk";
 import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
 import type { ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
+import { replayOtherJournals } from "./journals.js";
 
 /**
  * `--workers N`: N hub processes share the port (node:cluster hands each new connection to
@@ -10,8 +11,15 @@ import { ApiTokens } from "./http/auth.js";
  * The primary prepares what must exist once (token key, first admin token), starts the
  * workers, restarts a worker that dies, and on SIGTERM stops them all gracefully.
  */
-export async function runPrimary(config: ServerConfig): Promise<void> {
+export async function runPrimary(config: ServerConfig, logger: Logger): Promise<void> {
   const store = await openStore(config.db, { timeoutMs: config.dbTimeoutMs });
+  // Journals of worker slots this run does not start (the count went down) are replayed here.
+  await replayOtherJournals(
+    store,
+    config.dataDir,
+    Array.from({ length: config.workers }, (_, i) => i + 1),
+    logger,
+  );
   const tokenKey = loadTokenKey(config.dataDir, config.tokenKey);
   const bootstrap = await bootstrapAdminToken(
     store,
@@ -53,10 +61,13 @@ export async function runPrimary(config: ServerConfig): Promise<void> {
     stopping = true;
     const alive = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
     let left = alive.length;
+    let failed = false;
     if (left === 0) process.exit(0);
     for (const worker of alive) {
-      worker.once("exit", () => {
-        if (--left === 0) process.exit(0);
+      worker.once("exit", (code, signal) => {
+        // A worker whose shutdown failed (lost buffered writes) fails the whole stop.
+        if (code !== 0 || signal) failed = true;
+        if (--left === 0) process.exit(failed ? 1 : 0);
       });
       worker.process.kill("SIGTERM");
     }

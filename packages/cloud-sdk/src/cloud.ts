@@ -13,6 +13,7 @@ import type { CloudEvent, PresenceEvent } from "./events.js";
 import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+import { emptyCounts, type JournalCounts, WriteJournal } from "./journal/write-journal.js";
 import type { Store } from "./repos/types.js";
 import { StateService } from "./state/state-service.js";
 import { StatusIngest, type StatusIngestOptions } from "./status/status-ingest.js";
@@ -44,6 +45,20 @@ export interface CloudOptions {
   eventRetentionMs?: number;
   /** At most one `auth_failed` event-log row per device per this window (with a count). Default 60 s. */
   authFailureWindowMs?: number;
+  /**
+   * The local journal file (e.g. `<data dir>/journal-<node>.log`; one per node in a
+   * cluster): buffered writes the store refuses are kept there and replayed by `start()`.
+   * Without it, what a shutdown cannot write is lost (and counted).
+   */
+  journalPath?: string;
+}
+
+/** What `close()` did with the buffered writes it could not get into the store. */
+export interface ShutdownReport {
+  /** In the journal, for the next start to replay. */
+  journaled: JournalCounts;
+  /** Neither in the store nor in the journal. Anything here means the shutdown failed. */
+  lost: JournalCounts;
 }
 
 /**
@@ -61,6 +76,8 @@ export class Cloud {
   readonly bus: ClusterBus;
   readonly tokens: ResumeTokens;
   readonly authenticator: DeviceAuthenticator;
+  /** The journal of buffered writes, when `journalPath` is set. */
+  readonly journal: WriteJournal | undefined;
   readonly events = new EventEmitter<{ event: (event: CloudEvent) => void }>();
   private readonly servers: HubWebSocketServer[] = [];
   private readonly unsubscribe: () => void;
@@ -77,6 +94,7 @@ export class Cloud {
     const ids = options.ids ?? createIdGenerator();
     this.bus = options.bus ?? new LocalClusterBus();
     this.tokens = new ResumeTokens(options.tokenKey, options.tokenTtlMs);
+    this.journal = options.journalPath ? new WriteJournal(options.journalPath, logger) : undefined;
     this.authenticator = new DeviceAuthenticator({
       devices: store.devices,
       tokens: this.tokens,
@@ -93,8 +111,9 @@ export class Cloud {
       bus: this.bus,
       clock,
       logger,
+      ...(this.journal ? { presenceSpill: this.journal.spill("presence") } : {}),
     });
-    this.eventLog = new EventLogWriter(store, ids, clock, logger);
+    this.eventLog = new EventLogWriter(store, ids, clock, logger, this.journal?.spill("event"));
     this.devices = new DeviceService({
       store,
       bus: this.bus,
@@ -118,7 +137,15 @@ export class Cloud {
       ...options.commands,
     });
     this.state = new StateService({ store, hub: this.hub, bus: this.bus, clock, logger, log });
-    this.status = new StatusIngest({ store, hub: this.hub, bus: this.bus, clock, logger, ...options.status });
+    this.status = new StatusIngest({
+      store,
+      hub: this.hub,
+      bus: this.bus,
+      clock,
+      logger,
+      ...options.status,
+      ...(this.journal ? { spill: this.journal.spill("status") } : {}),
+    });
 
     this.hub.on("presence", (event) => void this.bus.publish(event).catch(() => {}));
     this.authFailures = new AuthFailureLog(log, clock, options.authFailureWindowMs);
@@ -142,12 +169,17 @@ export class Cloud {
     }, 600_000);
   }
 
-  /** Recovers commands left non-terminal by a previous run; call once at start-up. */
-  async start(): Promise<{ requeued: number; timedOut: number; expired: number }> {
+  /**
+   * Call once at start-up, before serving: replays the journal an earlier run left (throws,
+   * journal kept, when the store refuses), reconciles presence, and recovers commands left
+   * non-terminal.
+   */
+  async start(): Promise<{ requeued: number; timedOut: number; expired: number; replayed: JournalCounts }> {
     await this.authenticator.dummyHash; // made at the configured cost before the first login
+    const replayed = (await this.journal?.replay(this.options.store)) ?? emptyCounts();
     if (this.bus.presence.shared) await this.reconcilePresence();
     else await this.options.store.devices.markAllOffline(this.clock.now());
-    return this.broker.recover();
+    return { ...(await this.broker.recover()), replayed };
   }
 
   /**
@@ -225,19 +257,43 @@ export class Cloud {
     return wsServer;
   }
 
-  /** Graceful shutdown: bye to every device with jittered retry-after, flush pending writes. */
-  async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
+  /**
+   * Graceful shutdown: bye to every device with jittered retry-after, then the buffered
+   * writes (status, event log, presence) get `flushGraceMs` (default 5 s, wall clock) to
+   * reach the store; what does not goes to the journal. What even the journal refuses is
+   * logged at error level, counted per kind, and reported in `lost`.
+   */
+  async close(
+    options: { spreadMs?: number; graceMs?: number; flushGraceMs?: number } = {},
+  ): Promise<ShutdownReport> {
     this.clock.clearInterval(this.retentionTimer);
     // The bus may outlive this Cloud (the caller owns it): a closed Cloud takes no orphans.
     this.offOrphaned();
     this.broker.close();
     this.state.close();
-    await this.hub.close(options);
+    const flushGraceMs = options.flushGraceMs ?? 5_000;
+    const until = Date.now() + flushGraceMs;
+    const presence = await this.hub.close({ ...options, flushGraceMs });
     await Promise.all(this.servers.map((s) => s.close(options.graceMs)));
     this.authFailures.close();
-    await this.status.close();
-    await this.eventLog.close();
+    // The disconnections just logged are in the event-log buffer; status and events share what is left.
+    const left = Math.max(0, until - Date.now());
+    const [status, event] = await Promise.all([this.status.close(left), this.eventLog.close(left)]);
     this.devices.close();
     this.unsubscribe();
+    this.journal?.close();
+    const report: ShutdownReport = {
+      journaled: { status: status.journaled, event: event.journaled, presence: presence.journaled },
+      lost: { status: status.lost, event: event.lost, presence: presence.lost },
+    };
+    const logger = this.options.logger ?? silentLogger;
+    if (Object.values(report.lost).some((n) => n > 0))
+      logger.error({ lost: report.lost, journaled: report.journaled }, "shutdown lost buffered writes");
+    else if (Object.values(report.journaled).some((n) => n > 0))
+      logger.warn(
+        { journaled: report.journaled, journal: this.journal?.path },
+        "buffered writes journaled for the next start",
+      );
+    return report;
   }
 }

@@ -34,7 +34,7 @@ export type {
   SendOptions,
 } from "./broker/command-types.js";
 export { MAX_COMMAND_TIMEOUT_MS, MAX_COMMAND_TTL_MS } from "./broker/command-validation.js";
-export { Cloud, type CloudOptions } from "./cloud.js";
+export { Cloud, type CloudOptions, type ShutdownReport } from "./cloud.js";
 export type {
   BusHandler,
   BusReply,
@@ -89,13 +89,26 @@ export {
   type HubStats,
   type SessionRequestHandler,
 } from "./hub/device-hub.js";
+export type { PresenceOp } from "./hub/presence-ops.js";
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";
 export { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+export { decodeRecords, encodeRecord, type JournalContents, JournalFile } from "./journal/journal-file.js";
+export {
+  type JournalCounts,
+  type JournalEntry,
+  type JournalKind,
+  WriteJournal,
+} from "./journal/write-journal.js";
 export * from "./repos/index.js";
 export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";
 export { StatusIngest, type StatusIngestOptions, type StatusRetention } from "./status/status-ingest.js";
 export { type Clock, systemClock } from "./util/clock.js";
 export { CLOUDEDGE_EPOCH, createIdGenerator, type IdGenerator } from "./util/ids.js";
 export { jsonLogger, type Logger, silentLogger } from "./util/logger.js";
-export { WriteBehind, type WriteBehindOptions } from "./util/write-behind.js";
+export {
+  type CloseOutcome,
+  type Spill,
+  WriteBehind,
+  type WriteBehindOptions,
+} from "./util/write-behind.js";

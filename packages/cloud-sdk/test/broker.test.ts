@@ -350,7 +350,7 @@ describe("restart recovery", () => {
 
     // A new process on the same store, 5 s later: past the short deadline and TTL.
     const second = await setup({ clock: new ManualClock(first.clock.now() + 5_000) }, store);
-    expect(second.recovered).toEqual({ requeued: 1, timedOut: 1, expired: 1 });
+    expect(second.recovered).toMatchObject({ requeued: 1, timedOut: 1, expired: 1 });
     expect((await second.cloud.broker.get(live.id)).status).toBe("QUEUED");
     expect((await second.cloud.broker.get(overdue.id)).status).toBe("TIMED_OUT");
     expect((await second.cloud.broker.get(stale.id)).status).toBe("EXPIRED");

@@ -3,15 +3,18 @@ import { join } from "node:path";
 
 export const ROOT = join(import.meta.dirname, "../../../..");
 
-/** A command started the way the README says (npm at the repo root), in its own process group. */
+/**
+ * A command started the way the README says (npm at the repo root), in its own process group.
+ * `command` replaces npm where a test needs the program's own exit code (e.g. `process.execPath`).
+ */
 export class Proc {
   readonly child: ChildProcess;
   stdout = "";
   stderr = "";
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn("npm", args, {
+  constructor(args: string[], env: Record<string, string>, command = "npm") {
+    this.child = spawn(command, args, {
       cwd: ROOT,
       env: { ...process.env, ...env, FORCE_COLOR: "0", TURBO_TELEMETRY_DISABLED: "1" },
       stdio: ["ignore", "pipe", "pipe"],

@@ -3,7 +3,7 @@ import type { DeviceEvent, DeviceEventKind, EventQuery, Page, Store } from "../r
 import type { Clock } from "../util/clock.js";
 import type { IdGenerator } from "../util/ids.js";
 import type { Logger } from "../util/logger.js";
-import { WriteBehind } from "../util/write-behind.js";
+import { type CloseOutcome, type Spill, WriteBehind } from "../util/write-behind.js";
 
 /** Appends one entry to a device's event log. */
 export type EventLogAppend = (
@@ -23,12 +23,14 @@ export class EventLogWriter {
     private readonly ids: IdGenerator,
     private readonly clock: Clock,
     logger: Logger,
+    spill?: Spill<DeviceEvent>,
   ) {
     this.writer = new WriteBehind<DeviceEvent>({
       name: "event-log",
       write: (batch) => store.events.append(batch),
       clock,
       logger,
+      ...(spill ? { spill } : {}),
     });
   }
 
@@ -55,7 +57,8 @@ export class EventLogWriter {
     return this.writer.flush();
   }
 
-  close(): Promise<void> {
-    return this.writer.close();
+  /** Stops; buffered entries get `graceMs` to reach the store (see WriteBehind.close). */
+  close(graceMs?: number): Promise<CloseOutcome> {
+    return this.writer.close(graceMs);
   }
 }

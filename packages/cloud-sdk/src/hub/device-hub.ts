@@ -21,10 +21,12 @@ import type { PresenceEvent, PresenceReason } from "../events.js";
 import type { DeviceRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import type { CloseOutcome, Spill } from "../util/write-behind.js";
 import { Admission, type AdmissionOptions } from "./admission.js";
 import type { ConnectionHandle, DeviceConnection } from "./connection.js";
 import { type Accepted, type AuthFailure, type HandshakeContributor, Handshakes } from "./handshake.js";
 import { type HubStats, newHubStats } from "./hub-stats.js";
+import type { PresenceOp } from "./presence-ops.js";
 import { PresenceWriter } from "./presence-writer.js";
 import { Session } from "./session.js";
 
@@ -48,6 +50,8 @@ export interface DeviceHubOptions extends AdmissionOptions {
   limits?: Partial<DecodeLimits>;
   /** How often lastSeen of live sessions is persisted. Default 5 min. */
   presenceFlushMs?: number;
+  /** Where presence writes the store refused are journaled (Cloud wires its WriteJournal). */
+  presenceSpill?: Spill<PresenceOp>;
 }
 
 /** Typed hub events. */
@@ -104,7 +108,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
     this.documentLimits = documentLimitsFor(this.limits);
     this.lastPresenceFlush = this.clock.now();
     this.admission = new Admission(options, this.stats);
-    this.presence = new PresenceWriter(options.devices, this.logger);
+    this.presence = new PresenceWriter(options.devices, this.logger, this.clock, options.presenceSpill);
     const helloTimeoutMs = options.helloTimeoutMs ?? 10_000;
     this.handshakes = new Handshakes({
       authenticator: options.authenticator,
@@ -388,10 +392,13 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
 
   /**
    * Graceful shutdown: every device gets `bye` with its own jittered retry-after (so the
-   * restart does not cause a synchronized storm), then a SERVER_SHUTDOWN close.
+   * restart does not cause a synchronized storm), then a SERVER_SHUTDOWN close. Presence
+   * writes get `flushGraceMs` (unbounded when absent); what is left is journaled or lost.
    */
-  async close(options: { spreadMs?: number; graceMs?: number } = {}): Promise<void> {
-    if (this.admission.shuttingDown) return;
+  async close(
+    options: { spreadMs?: number; graceMs?: number; flushGraceMs?: number } = {},
+  ): Promise<CloseOutcome> {
+    if (this.admission.shuttingDown) return { lost: 0, journaled: 0 };
     this.admission.shutDown();
     this.clock.clearInterval(this.sweepTimer);
     this.unserve();
@@ -403,6 +410,6 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
       this.sendTo(session, { type: "bye", reason: "server_shutdown", retryAfterMs: after });
       this.closeSession(session, CloseCode.SERVER_SHUTDOWN, "server_shutdown", formatRetryAfter(after));
     }
-    await this.presence.drain();
+    return this.presence.close(options.flushGraceMs);
   }
 }

@@ -5,7 +5,7 @@ import type { DeviceHub } from "../hub/device-hub.js";
 import type { StatusHistoryQuery, StatusRecord, Store } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
-import { WriteBehind } from "../util/write-behind.js";
+import { type CloseOutcome, type Spill, WriteBehind } from "../util/write-behind.js";
 
 export interface StatusRetention {
   /** Drop history older than this. Default 30 days. */
@@ -26,6 +26,8 @@ export interface StatusIngestOptions {
   flushMs?: number;
   batchSize?: number;
   retention?: StatusRetention;
+  /** Where reports the store refused are journaled. */
+  spill?: Spill<StatusRecord>;
 }
 
 /**
@@ -49,6 +51,7 @@ export class StatusIngest {
       batchSize: options.batchSize ?? 500,
       clock: this.clock,
       logger: options.logger ?? silentLogger,
+      ...(options.spill ? { spill: options.spill } : {}),
     });
     options.hub.on("pdu", (session, pdu) => {
       if (pdu.type === "status") this.ingest(session.deviceId, pdu);
@@ -124,9 +127,10 @@ export class StatusIngest {
     this.latestByDevice.delete(deviceId);
   }
 
-  async close(): Promise<void> {
+  /** Stops; buffered reports get `graceMs` to reach the store (see WriteBehind.close). */
+  async close(graceMs?: number): Promise<CloseOutcome> {
     this.clock.clearInterval(this.retentionTimer);
     this.unsubscribe();
-    await this.writer.close();
+    return this.writer.close(graceMs);
   }
 }
