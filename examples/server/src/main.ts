@@ -8,7 +8,7 @@ import { Cloud, type ClusterBus, createIdGenerator, openStore, type Store } from
 import { NatsClusterBus } from "@cloudedge/cloud-sdk/nats";
 import pino from "pino";
 import { createApp } from "./app.js";
-import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
+import { bootstrapAdminToken, checkFileModes, loadTokenKey } from "./bootstrap.js";
 import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
 import { runPrimary } from "./workers.js";
@@ -60,6 +60,8 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
 
   const tokens = new ApiTokens(store, ids);
   const bootstrap = await bootstrapAdminToken(store, tokens, config.dataDir, config.adminToken);
+  for (const loose of checkFileModes(config.dataDir, config.db))
+    logger.warn(loose, "group or others can access this secret-holding path: chmod go-rwx it");
   const { app, streams } = createApp({
     cloud,
     store,

@@ -1,7 +1,7 @@
 export { INITIAL_GENERATION } from "./device-model.js";
 export { parseId } from "./ids.js";
 export { createMemoryStore } from "./memory/memory-store.js";
-export { openStore } from "./open-store.js";
+export { openStore, sqliteFilePath } from "./open-store.js";
 export { DEFAULT_PAGE_LIMIT, decodeCursor, encodeCursor, MAX_PAGE_LIMIT } from "./paging.js";
 export type { Dialect } from "./sql/dialect.js";
 export { type Migration, SchemaTooNewError } from "./sql/migration.js";
