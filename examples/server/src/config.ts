@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { TrustedProxies } from "@cloudedge/cloud-sdk";
+import { defaultMaxConnections, type HttpLimits } from "./http/server-limits.js";
 
 export interface ServerConfig {
   port: number;
@@ -26,6 +27,8 @@ export interface ServerConfig {
   workers: number;
   /** Proxies whose X-Forwarded-For names the device's address; empty: the TCP peer counts. */
   trustProxy: TrustedProxies;
+  /** HTTP server connection limits (docs/operations.md, Limits and quotas). */
+  http: HttpLimits;
 }
 
 /** Every setting: flag, environment variable, default, meaning (also the --help text). */
@@ -96,6 +99,26 @@ const SETTINGS = [
     "",
     "addresses/CIDRs of proxies whose X-Forwarded-For gives the device address (e.g. 10.0.0.0/8)",
   ],
+  [
+    "http-max-connections",
+    "CLOUDEDGE_HTTP_MAX_CONNECTIONS",
+    "",
+    "open connections, device WebSockets included, before new ones are closed (default: sessions + handshakes + 1024, below the open-file limit)",
+  ],
+  ["http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS", "20000", "time to send request headers"],
+  ["http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS", "120000", "time to send a whole request"],
+  [
+    "http-keep-alive-timeout-ms",
+    "CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    "65000",
+    "idle keep-alive connections are closed after this (keep it above the proxy's)",
+  ],
+  [
+    "http-idle-timeout-ms",
+    "CLOUDEDGE_HTTP_IDLE_TIMEOUT_MS",
+    "20000",
+    "a new connection that sends no request within this is closed",
+  ],
 ] as const;
 
 export function helpText(): string {
@@ -138,6 +161,28 @@ function trustedProxies(value: string): TrustedProxies {
   }
 }
 
+/** The HTTP server's connection limits; the headers must be able to arrive within the request time. */
+function httpLimits(get: (flag: string) => string): HttpLimits {
+  const ms = (flag: string, env: string) => integer(env, get(flag), 1, 3_600_000);
+  const limits: HttpLimits = {
+    maxConnections: get("http-max-connections")
+      ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS", get("http-max-connections"), 1, 10_000_000)
+      : defaultMaxConnections(
+          integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
+          integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
+        ),
+    headersTimeoutMs: ms("http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS"),
+    requestTimeoutMs: ms("http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS"),
+    keepAliveTimeoutMs: ms("http-keep-alive-timeout-ms", "CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS"),
+    idleTimeoutMs: ms("http-idle-timeout-ms", "CLOUDEDGE_HTTP_IDLE_TIMEOUT_MS"),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
+    throw new ConfigError(
+      "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS must not exceed CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS",
+    );
+  return limits;
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
   const { values: parsed } = parseArgs({
@@ -177,6 +222,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     shutdownSpreadMs: integer("CLOUDEDGE_SHUTDOWN_SPREAD_MS", get("shutdown-spread-ms"), 0, 3_600_000),
     workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
     trustProxy: trustedProxies(get("trust-proxy")),
+    http: httpLimits(get),
   };
   if (config.workers > 1 && !config.natsUrl) {
     throw new ConfigError(

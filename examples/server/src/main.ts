@@ -11,6 +11,7 @@ import { createApp } from "./app.js";
 import { bootstrapAdminToken, checkFileModes, loadTokenKey } from "./bootstrap.js";
 import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
+import { applyHttpLimits, httpServerOptions } from "./http/server-limits.js";
 import { runPrimary } from "./workers.js";
 
 /** Starts the reference server; resolves with a `stop()` that shuts it down gracefully. */
@@ -74,12 +75,18 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
   });
   const handler = app.callback();
   const tls = config.tlsCert && config.tlsKey;
+  const limits = httpServerOptions(config.http);
   const server: Server = tls
     ? createHttpsServer(
-        { cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) },
+        {
+          ...limits,
+          cert: readFileSync(config.tlsCert as string),
+          key: readFileSync(config.tlsKey as string),
+        },
         handler,
       )
-    : createHttpServer(handler);
+    : createHttpServer(limits, handler);
+  applyHttpLimits(server, config.http);
   const wsServer = cloud.attach(server, "/ws", { trustedProxies: config.trustProxy });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

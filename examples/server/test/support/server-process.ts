@@ -8,6 +8,7 @@ const MAIN = join(import.meta.dirname, "../../dist/main.js");
 
 /** The built reference server as a real process, the way the README starts it. */
 export interface ServerProcess {
+  pid: number;
   port: number;
   url: string;
   /** The scratch directory holding the data dir (`<dir>/data`). */
@@ -51,6 +52,7 @@ export async function startServerProcess(
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    pid: child.pid as number,
     port,
     url: `http://127.0.0.1:${port}`,
     dir,
