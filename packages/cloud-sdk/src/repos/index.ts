@@ -12,6 +12,7 @@ export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./status-model.js";
 export type {
   ApiToken,
   CommandError,
+  CommandLoad,
   CommandQuery,
   CommandRecord,
   CommandRepository,
@@ -36,6 +37,7 @@ export type {
   Software,
   StateRepository,
   StatusHistoryQuery,
+  StatusPrunePolicy,
   StatusRecord,
   StatusRepository,
   Store,
