@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { TrustedProxies } from "@cloudedge/cloud-sdk";
+import { type CloudOptions, TrustedProxies } from "@cloudedge/cloud-sdk";
 import { defaultMaxConnections, type HttpLimits } from "./http/server-limits.js";
 
 export interface ServerConfig {
@@ -29,6 +29,21 @@ export interface ServerConfig {
   trustProxy: TrustedProxies;
   /** HTTP server connection limits (docs/operations.md, Limits and quotas). */
   http: HttpLimits;
+  /** Per-device and per-token quotas (docs/operations.md, Limits and quotas). */
+  quotas: Quotas;
+}
+
+/** Per-device quotas on status and commands, and per-token SSE limits. */
+export interface Quotas {
+  statusPerMinute: number;
+  statusBurst: number;
+  statusMaxBytes: number;
+  statusHistoryBytes: number;
+  statusMaxSkewMs: number;
+  maxCommands: number;
+  maxCommandBytes: number;
+  sseStreamsPerToken: number;
+  sseMaxBufferBytes: number;
 }
 
 /** Every setting: flag, environment variable, default, meaning (also the --help text). */
@@ -119,6 +134,40 @@ const SETTINGS = [
     "20000",
     "a new connection that sends no request within this is closed",
   ],
+  [
+    "status-per-minute",
+    "CLOUDEDGE_STATUS_PER_MINUTE",
+    "120",
+    "status reports per minute per device (sustained)",
+  ],
+  ["status-burst", "CLOUDEDGE_STATUS_BURST", "1000", "status reports a device may send at once (its outbox)"],
+  ["status-max-bytes", "CLOUDEDGE_STATUS_MAX_BYTES", "65536", "largest status report (data as JSON)"],
+  [
+    "status-history-bytes",
+    "CLOUDEDGE_STATUS_HISTORY_BYTES",
+    "67108864",
+    "stored status history per device; the oldest is pruned beyond it",
+  ],
+  [
+    "status-max-skew-ms",
+    "CLOUDEDGE_STATUS_MAX_SKEW_MS",
+    "300000",
+    "a status ts further ahead of server time is clamped to it",
+  ],
+  ["max-commands", "CLOUDEDGE_MAX_COMMANDS", "100", "unfinished commands per device"],
+  [
+    "max-command-bytes",
+    "CLOUDEDGE_MAX_COMMAND_BYTES",
+    "1048576",
+    "params bytes of unfinished commands per device",
+  ],
+  ["sse-streams-per-token", "CLOUDEDGE_SSE_STREAMS_PER_TOKEN", "10", "open event streams per API token"],
+  [
+    "sse-max-buffer-bytes",
+    "CLOUDEDGE_SSE_MAX_BUFFER_BYTES",
+    "1048576",
+    "unsent bytes of an event stream before it is closed as too slow",
+  ],
 ] as const;
 
 export function helpText(): string {
@@ -183,6 +232,24 @@ function httpLimits(get: (flag: string) => string): HttpLimits {
   return limits;
 }
 
+function quotas(get: (flag: string) => string): Quotas {
+  const n = (flag: string, min: number, max: number) => {
+    const setting = SETTINGS.find(([f]) => f === flag) as (typeof SETTINGS)[number];
+    return integer(setting[1], get(flag), min, max);
+  };
+  return {
+    statusPerMinute: n("status-per-minute", 1, 1_000_000),
+    statusBurst: n("status-burst", 1, 1_000_000),
+    statusMaxBytes: n("status-max-bytes", 1024, 1 << 30),
+    statusHistoryBytes: n("status-history-bytes", 1024, Number.MAX_SAFE_INTEGER),
+    statusMaxSkewMs: n("status-max-skew-ms", 0, 86_400_000),
+    maxCommands: n("max-commands", 1, 1_000_000),
+    maxCommandBytes: n("max-command-bytes", 1024, 1 << 30),
+    sseStreamsPerToken: n("sse-streams-per-token", 1, 1_000_000),
+    sseMaxBufferBytes: n("sse-max-buffer-bytes", 1024, 1 << 30),
+  };
+}
+
 /** Flags win over environment variables, which win over defaults. */
 export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig | "help" {
   const { values: parsed } = parseArgs({
@@ -223,6 +290,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
     trustProxy: trustedProxies(get("trust-proxy")),
     http: httpLimits(get),
+    quotas: quotas(get),
   };
   if (config.workers > 1 && !config.natsUrl) {
     throw new ConfigError(
@@ -245,4 +313,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.tokenKey !== undefined && Buffer.byteLength(config.tokenKey) < 32)
     throw new ConfigError("CLOUDEDGE_TOKEN_KEY must be at least 32 bytes");
   return config;
+}
+
+/** The Cloud options the per-device quotas become. */
+export function quotaOptions(q: Quotas): Pick<CloudOptions, "status" | "commands"> {
+  return {
+    status: {
+      quota: {
+        reportsPerMinute: q.statusPerMinute,
+        burst: q.statusBurst,
+        maxReportBytes: q.statusMaxBytes,
+        maxClockSkewMs: q.statusMaxSkewMs,
+      },
+      retention: { maxBytesPerDevice: q.statusHistoryBytes },
+    },
+    commands: { quota: { maxActive: q.maxCommands, maxActiveBytes: q.maxCommandBytes } },
+  };
 }

@@ -9,7 +9,7 @@ import { NatsClusterBus } from "@cloudedge/cloud-sdk/nats";
 import pino from "pino";
 import { createApp } from "./app.js";
 import { bootstrapAdminToken, checkFileModes, loadTokenKey } from "./bootstrap.js";
-import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
+import { ConfigError, helpText, loadConfig, quotaOptions, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
 import { applyHttpLimits, httpServerOptions } from "./http/server-limits.js";
 import { runPrimary } from "./workers.js";
@@ -49,6 +49,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     logger,
     ...(bus ? { bus } : {}),
     bcryptCost: config.bcryptCost,
+    ...quotaOptions(config.quotas),
     hub: {
       heartbeatMs: config.heartbeatMs,
       maxSessions: config.maxSessions,
@@ -72,6 +73,10 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     bodyLimitBytes: config.bodyLimitBytes,
     metrics: config.metrics,
     legacyAuth: config.legacyAuth,
+    sse: {
+      streamsPerToken: config.quotas.sseStreamsPerToken,
+      maxBufferBytes: config.quotas.sseMaxBufferBytes,
+    },
   });
   const handler = app.callback();
   const tls = config.tlsCert && config.tlsKey;
