@@ -33,8 +33,9 @@ export const SQLITE_DIALECT: Dialect = {
         FROM status_history${scoped ? " WHERE device_id = ?" : ""}
       ) WHERE rn > ?
     )`,
-  // length() of TEXT counts characters; of a BLOB, bytes.
-  byteLength: (expr) => `length(CAST(${expr} AS BLOB))`,
+  // length() of TEXT counts characters; octet_length() (SQLite 3.43+) counts UTF-8 bytes
+  // without reading the value from its overflow pages.
+  byteLength: (expr) => `octet_length(${expr})`,
   updateReturning: true,
   isDuplicateKey: isUniqueViolation,
   isMissingParent: isForeignKeyViolation,
