@@ -1,5 +1,5 @@
 import { ErrorCode } from "@cloudedge/protocol";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { StatusQuota } from "../src/index.js";
 import { createTeardown } from "../src/testing/teardown.js";
 import { makeCloud } from "./support/cloud-fixture.js";
@@ -129,5 +129,21 @@ describe("command queue quota", () => {
       ),
     );
     expect(await cloud.options.store.commands.activeLoad(device.id)).toEqual({ count: 2, bytes: 802 });
+  });
+
+  it("far below the quota a reading up to a second old is used; past half of it the store is read each time", async () => {
+    const { cloud, clock } = await setup({ commands: { quota: { maxActive: 4 } } });
+    const { device } = await cloud.devices.register({ name: "offline" });
+    const reads = vi.spyOn(cloud.options.store.commands, "activeLoad");
+    const send = () => cloud.broker.send(device.id, "a", null, { ttlMs: 60_000 });
+    await send(); // read: 0 stored
+    await send(); // (0 + 1 created since) + 1 ≤ half: the reading stands
+    expect(reads).toHaveBeenCalledTimes(1);
+    await send(); // 3 > half: read
+    await send(); // read
+    expect(reads).toHaveBeenCalledTimes(3);
+    await expect(send()).rejects.toMatchObject({ code: "queue_full" });
+    await clock.advance(1_000);
+    await expect(send()).rejects.toMatchObject({ code: "queue_full" });
   });
 });

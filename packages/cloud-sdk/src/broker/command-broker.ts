@@ -53,7 +53,7 @@ export class CommandBroker {
     });
     this.delivery = new CommandDelivery(commands, this.ledger, this.link, clock, logger);
     this.watchers = new CommandWatchers(clock, (id) => this.ledger.get(id));
-    this.quota = new CommandQuota(commands, options.quota);
+    this.quota = new CommandQuota(commands, options.quota, clock);
     this.deadlines = new CommandDeadlines(commands, this.ledger, clock, logger, {
       sweepMs: options.sweepMs ?? 1000,
       scanMs: options.scanMs ?? 30_000,
