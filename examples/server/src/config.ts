@@ -1,6 +1,10 @@
 import { parseArgs } from "node:util";
 import { type CloudOptions, TrustedProxies } from "@cloudedge/cloud-sdk";
-import { defaultMaxConnections, type HttpLimits } from "./http/server-limits.js";
+import {
+  defaultMaxConnections,
+  defaultMaxConnectionsPerAddress,
+  type HttpLimits,
+} from "./http/server-limits.js";
 
 export interface ServerConfig {
   port: number;
@@ -120,6 +124,12 @@ const SETTINGS = [
     "",
     "open connections, device WebSockets included, before new ones are closed (default: sessions + handshakes + 1024, below the open-file limit)",
   ],
+  [
+    "http-max-connections-per-address",
+    "CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+    "",
+    "HTTP connections (device WebSockets not counted) per client address; trusted proxies exempt (default: a quarter of the maximum)",
+  ],
   ["http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS", "20000", "time to send request headers"],
   ["http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS", "120000", "time to send a whole request"],
   [
@@ -213,13 +223,18 @@ function trustedProxies(value: string): TrustedProxies {
 /** The HTTP server's connection limits; the headers must be able to arrive within the request time. */
 function httpLimits(get: (flag: string) => string): HttpLimits {
   const ms = (flag: string, env: string) => integer(env, get(flag), 1, 3_600_000);
+  const maxConnections = get("http-max-connections")
+    ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS", get("http-max-connections"), 1, 10_000_000)
+    : defaultMaxConnections(
+        integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
+        integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
+      );
+  const perAddress = get("http-max-connections-per-address");
   const limits: HttpLimits = {
-    maxConnections: get("http-max-connections")
-      ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS", get("http-max-connections"), 1, 10_000_000)
-      : defaultMaxConnections(
-          integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
-          integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
-        ),
+    maxConnections,
+    maxConnectionsPerAddress: perAddress
+      ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS", perAddress, 0, 10_000_000)
+      : defaultMaxConnectionsPerAddress(maxConnections),
     headersTimeoutMs: ms("http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS"),
     requestTimeoutMs: ms("http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS"),
     keepAliveTimeoutMs: ms("http-keep-alive-timeout-ms", "CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS"),

@@ -91,8 +91,12 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
         handler,
       )
     : createHttpServer(limits, handler);
-  applyHttpLimits(server, config.http);
-  const wsServer = cloud.attach(server, "/ws", { trustedProxies: config.trustProxy });
+  const wsServer = cloud.webSocketServer({ trustedProxies: config.trustProxy });
+  applyHttpLimits(server, config.http, {
+    path: "/ws",
+    upgrade: (req, socket, head) => wsServer.handleUpgrade(req, socket, head),
+    exempt: (address) => config.trustProxy.trusts(address),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);

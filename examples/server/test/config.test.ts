@@ -26,11 +26,15 @@ describe("server configuration", () => {
     }).http;
     expect(set).toEqual({
       maxConnections: 50,
+      maxConnectionsPerAddress: 12, // a quarter: one address cannot take them all
       headersTimeoutMs: 1000,
       requestTimeoutMs: 2000,
       keepAliveTimeoutMs: 3000,
       idleTimeoutMs: 4000,
     });
+    expect(load([], { CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: "0" }).http.maxConnectionsPerAddress).toBe(
+      0,
+    );
     expect(() => load([], { CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS: "130000" })).toThrow(/must not exceed/);
     expect(() => load([], { CLOUDEDGE_HTTP_MAX_CONNECTIONS: "0" })).toThrow(/CLOUDEDGE_HTTP_MAX_CONNECTIONS/);
   });

@@ -1,12 +1,18 @@
 import { readFileSync } from "node:fs";
-import type { Server, ServerOptions } from "node:http";
+import type { IncomingMessage, Server, ServerOptions } from "node:http";
 import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** Connection limits of the HTTP(S) server that REST, SSE and the device WebSockets share. */
 export interface HttpLimits {
   /** Open connections (device WebSockets included) beyond which a new one is closed at once. */
   maxConnections: number;
+  /**
+   * HTTP connections (not yet upgraded to a device WebSocket) per remote address beyond which
+   * a new one from that address is closed at once; trusted proxies are exempt. 0: no bound.
+   */
+  maxConnectionsPerAddress: number;
   /** Time from a request's first byte to the end of its headers; past it: 408 and close. */
   headersTimeoutMs: number;
   /** Time to receive a whole request, body included; past it: 408 and close. Not the response. */
@@ -53,18 +59,87 @@ export function httpServerOptions(limits: HttpLimits): ServerOptions & { handsha
   };
 }
 
+/** The default per-address bound: a quarter of maxConnections, so one address cannot take them all. */
+export function defaultMaxConnectionsPerAddress(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
+
 /**
- * Applies the limits Node.js does not take at creation. Node's header timeout misses a
- * connection that never sends a byte (its parser comes from a pool with no start time), so
- * such a connection gets an idle timeout of its own, cleared by its first request (a long
- * `wait: true` is not idle) or its upgrade (the hub's hello deadline takes over).
+ * Counts HTTP connections per remote address and closes those past the bound. An upgraded
+ * connection stops counting: device sessions are bounded by the hub (sessions, handshakes),
+ * and many devices behind one NAT share an address.
  */
-export function applyHttpLimits(server: Server, limits: HttpLimits): void {
+class PerAddress {
+  private readonly open = new Map<string, number>();
+  private readonly release = new WeakMap<Socket, () => void>();
+
+  constructor(
+    private readonly max: number,
+    private readonly exempt: (address: string) => boolean,
+  ) {}
+
+  /** False (and the socket destroyed) when its address is at the bound. */
+  admit(socket: Socket): boolean {
+    const address = socket.remoteAddress ?? "";
+    if (this.max <= 0 || this.exempt(address)) return true;
+    const count = (this.open.get(address) ?? 0) + 1;
+    if (count > this.max) {
+      socket.destroy();
+      return false;
+    }
+    this.open.set(address, count);
+    const release = () => {
+      this.release.delete(socket);
+      const left = (this.open.get(address) ?? 1) - 1;
+      if (left > 0) this.open.set(address, left);
+      else this.open.delete(address);
+    };
+    this.release.set(socket, release);
+    socket.once("close", () => this.release.get(socket)?.());
+    return true;
+  }
+
+  /** The connection became a WebSocket: it no longer counts. */
+  upgraded(socket: Socket): void {
+    this.release.get(socket)?.();
+  }
+}
+
+/**
+ * Applies the limits Node.js does not take at creation, and routes upgrades. Node's header
+ * timeout misses a connection that never sends a byte (its parser comes from a pool with no
+ * start time), so such a connection gets an idle timeout of its own, cleared by its first
+ * request (a long `wait: true` is not idle) or its upgrade (the hub's hello deadline takes
+ * over). Upgrades are routed here, not by a second `upgrade` listener, so that the upgraded
+ * connection stops counting against its address.
+ */
+export function applyHttpLimits(server: Server, limits: HttpLimits, routing: UpgradeRouting): void {
   server.maxConnections = limits.maxConnections;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  const perAddress = new PerAddress(limits.maxConnectionsPerAddress, routing.exempt ?? (() => false));
   // Over TLS the HTTP layer watches the TLS socket, which exists once the handshake is done.
   const opened = server instanceof HttpsServer ? "secureConnection" : "connection";
-  server.on(opened, (socket: Socket) => socket.setTimeout(limits.idleTimeoutMs));
+  server.on(opened, (socket: Socket) => {
+    if (perAddress.admit(socket)) socket.setTimeout(limits.idleTimeoutMs);
+  });
   server.on("request", (req) => req.socket.setTimeout(0));
-  server.on("upgrade", (req) => req.socket.setTimeout(0));
+  // The one upgrade listener: a connection that becomes a device WebSocket stops counting.
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    perAddress.upgraded(req.socket);
+    if (new URL(req.url ?? "/", "http://localhost").pathname === routing.path) {
+      req.socket.setTimeout(0);
+      routing.upgrade(req, socket, head);
+    } else {
+      socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    }
+  });
+}
+
+/** Where upgrades go, and which peers the per-address bound leaves alone. */
+export interface UpgradeRouting {
+  /** The WebSocket path (`/ws`); upgrades elsewhere get 404. */
+  path: string;
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** Peers exempt from the per-address bound (trusted proxies). */
+  exempt?: (address: string) => boolean;
 }
