@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerOptions } from "node:http";
 import { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import { PerAddress } from "./connections-per-address.js";
 
 /** Connection limits of the HTTP(S) server that REST, SSE and the device WebSockets share. */
 export interface HttpLimits {
@@ -62,47 +63,6 @@ export function httpServerOptions(limits: HttpLimits): ServerOptions & { handsha
 /** The default per-address bound: a quarter of maxConnections, so one address cannot take them all. */
 export function defaultMaxConnectionsPerAddress(maxConnections: number): number {
   return Math.max(1, Math.floor(maxConnections / 4));
-}
-
-/**
- * Counts HTTP connections per remote address and closes those past the bound. An upgraded
- * connection stops counting: device sessions are bounded by the hub (sessions, handshakes),
- * and many devices behind one NAT share an address.
- */
-class PerAddress {
-  private readonly open = new Map<string, number>();
-  private readonly release = new WeakMap<Socket, () => void>();
-
-  constructor(
-    private readonly max: number,
-    private readonly exempt: (address: string) => boolean,
-  ) {}
-
-  /** False (and the socket destroyed) when its address is at the bound. */
-  admit(socket: Socket): boolean {
-    const address = socket.remoteAddress ?? "";
-    if (this.max <= 0 || this.exempt(address)) return true;
-    const count = (this.open.get(address) ?? 0) + 1;
-    if (count > this.max) {
-      socket.destroy();
-      return false;
-    }
-    this.open.set(address, count);
-    const release = () => {
-      this.release.delete(socket);
-      const left = (this.open.get(address) ?? 1) - 1;
-      if (left > 0) this.open.set(address, left);
-      else this.open.delete(address);
-    };
-    this.release.set(socket, release);
-    socket.once("close", () => this.release.get(socket)?.());
-    return true;
-  }
-
-  /** The connection became a WebSocket: it no longer counts. */
-  upgraded(socket: Socket): void {
-    this.release.get(socket)?.();
-  }
 }
 
 /**
