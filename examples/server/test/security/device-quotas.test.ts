@@ -5,11 +5,7 @@ import { type ServerProcess, startServerProcess } from "../support/server-proces
 /** #21.5: one device (or one write token) cannot grow the database or the queue without bound. */
 describe("security: per-device quotas (real server process, real WebSockets)", () => {
   let server: ServerProcess;
-  let api: (
-    method: string,
-    path: string,
-    body?: unknown,
-  ) => Promise<{ status: number; body: any; type: string }>;
+  let api: ServerProcess["api"];
 
   beforeAll(async () => {
     server = await startServerProcess({
@@ -22,20 +18,7 @@ describe("security: per-device quotas (real server process, real WebSockets)", (
       CLOUDEDGE_MAX_COMMANDS: "3",
       CLOUDEDGE_MAX_COMMAND_BYTES: "100000",
     });
-    const token = server.adminToken();
-    api = async (method, path, body) => {
-      const response = await fetch(`${server.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        body: text ? JSON.parse(text) : undefined,
-        type: response.headers.get("content-type") ?? "",
-      };
-    };
+    api = server.api;
   });
   afterAll(() => server?.stop());
 

@@ -137,20 +137,13 @@ describe("security: HTTP connection limits and timeouts", () => {
 
   it("a long response is not cut by the idle or request timeout (a request in flight is not idle)", async () => {
     // A command with wait: true to an offline device with a TTL: held ~3 s, beyond every timeout above.
-    const token = server.adminToken();
-    const auth = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-    const created = await fetch(`${server.url}/api/v1/devices`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({ name: "slow" }),
-    });
-    const { id } = (await created.json()) as { id: string };
-    const response = await fetch(`${server.url}/api/v1/devices/${id}/commands`, {
-      method: "POST",
-      headers: auth,
-      body: JSON.stringify({ method: "system.ping", ttlMs: 2500, wait: true }),
+    const { id } = (await server.api("POST", "/api/v1/devices", { name: "slow" })).body as { id: string };
+    const response = await server.api("POST", `/api/v1/devices/${id}/commands`, {
+      method: "system.ping",
+      ttlMs: 2500,
+      wait: true,
     });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as { status: string }).status).toBe("EXPIRED");
+    expect(response.body.status).toBe("EXPIRED");
   }, 20_000);
 });

@@ -6,6 +6,14 @@ import { freePort } from "../../../../packages/edge-sdk/test/support/sshd.js";
 
 const MAIN = join(import.meta.dirname, "../../dist/main.js");
 
+/** What a REST call answered: status, parsed JSON body, content type. */
+export interface ApiResponse {
+  status: number;
+  /** Parsed JSON, loosely typed: tests assert on it field by field. */
+  body: any;
+  type: string;
+}
+
 /** The built reference server as a real process, the way the README starts it. */
 export interface ServerProcess {
   pid: number;
@@ -16,6 +24,8 @@ export interface ServerProcess {
   dataDir: string;
   /** The admin token the server wrote on first start. */
   adminToken: () => string;
+  /** A REST call with the admin token; JSON in and out. */
+  api: (method: string, path: string, body?: unknown) => Promise<ApiResponse>;
   /** Everything it printed so far (stdout and stderr). */
   output: () => string;
   /** SIGTERM and wait for the exit; `keepDir` leaves the data dir for a restart. */
@@ -51,13 +61,26 @@ export async function startServerProcess(
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`server did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const url = `http://127.0.0.1:${port}`;
+  const adminToken = () => readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+  const api = async (method: string, path: string, body?: unknown): Promise<ApiResponse> => {
+    const response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${adminToken()}`, "content-type": "application/json" },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    const type = response.headers.get("content-type") ?? "";
+    return { status: response.status, body: text && type.includes("json") ? JSON.parse(text) : text, type };
+  };
   return {
     pid: child.pid as number,
     port,
-    url: `http://127.0.0.1:${port}`,
+    url,
     dir,
     dataDir,
-    adminToken: () => readFileSync(join(dataDir, "admin-token"), "utf8").trim(),
+    adminToken,
+    api,
     output: () => out,
     stop: async (keepDir = false) => {
       if (child.exitCode === null) child.kill("SIGTERM");
