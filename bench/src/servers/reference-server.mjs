@@ -100,6 +100,8 @@ export async function startServer({
         // info logs two lines per device (online, offline): 200,000 lines would measure pino.
         CLOUDEDGE_LOG_LEVEL: process.env.CLOUDEDGE_BENCH_SERVER_LOG_LEVEL ?? "warn",
         CLOUDEDGE_SHUTDOWN_SPREAD_MS: "1000",
+        // The whole fleet connects from this one address: no per-address connection bound.
+        CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: "0",
       },
       stdio: ["ignore", "pipe", openSync(logFile, "a")],
     },

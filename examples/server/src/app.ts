@@ -23,7 +23,7 @@ export type { AppDeps } from "./context.js";
 export { ApiTokens, hashToken } from "./http/auth.js";
 
 /** Every route of the REST API (also the source of the OpenAPI document). */
-export function apiRoutes(deps: AppDeps, streams = new EventStreams()): Route[] {
+export function apiRoutes(deps: AppDeps, streams = new EventStreams(deps.sse)): Route[] {
   return [
     ...healthRoutes(deps),
     ...deviceRoutes(deps),
@@ -46,7 +46,7 @@ export function openApiDocument(deps: AppDeps): Record<string, unknown> {
  * SSE streams (for shutdown).
  */
 export function createApp(deps: AppDeps): { app: Koa; streams: EventStreams } {
-  const streams = new EventStreams();
+  const streams = new EventStreams(deps.sse);
   const routes = apiRoutes(deps, streams);
   const openapi = buildOpenApi(routes, API_VERSION);
   const app = new Koa({ proxy: false });
@@ -103,7 +103,7 @@ export function createApp(deps: AppDeps): { app: Koa; streams: EventStreams } {
     ctx.body = openapi;
   });
   if (deps.metrics !== false) {
-    const registry = createMetrics(deps.cloud);
+    const registry = createMetrics(deps.cloud, streams);
     router.get("/metrics", async (ctx) => {
       ctx.type = registry.contentType;
       ctx.body = await registry.metrics();

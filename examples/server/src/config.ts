@@ -1,5 +1,10 @@
 import { parseArgs } from "node:util";
-import { TrustedProxies } from "@cloudedge/cloud-sdk";
+import { type CloudOptions, TrustedProxies } from "@cloudedge/cloud-sdk";
+import {
+  defaultMaxConnections,
+  defaultMaxConnectionsPerAddress,
+  type HttpLimits,
+} from "./http/server-limits.js";
 
 export interface ServerConfig {
   port: number;
@@ -32,6 +37,23 @@ export interface ServerConfig {
   workers: number;
   /** Proxies whose X-Forwarded-For names the device's address; empty: the TCP peer counts. */
   trustProxy: TrustedProxies;
+  /** HTTP server connection limits (docs/operations.md, Limits and quotas). */
+  http: HttpLimits;
+  /** Per-device and per-token quotas (docs/operations.md, Limits and quotas). */
+  quotas: Quotas;
+}
+
+/** Per-device quotas on status and commands, and per-token SSE limits. */
+export interface Quotas {
+  statusPerMinute: number;
+  statusBurst: number;
+  statusMaxBytes: number;
+  statusHistoryBytes: number;
+  statusMaxSkewMs: number;
+  maxCommands: number;
+  maxCommandBytes: number;
+  sseStreamsPerToken: number;
+  sseMaxBufferBytes: number;
 }
 
 /** Every setting: flag, environment variable, default, meaning (also the --help text). */
@@ -120,6 +142,66 @@ const SETTINGS = [
     "",
     "addresses/CIDRs of proxies whose X-Forwarded-For gives the device address (e.g. 10.0.0.0/8)",
   ],
+  [
+    "http-max-connections",
+    "CLOUDEDGE_HTTP_MAX_CONNECTIONS",
+    "",
+    "open connections, device WebSockets included, before new ones are closed (default: sessions + handshakes + 1024, below the open-file limit)",
+  ],
+  [
+    "http-max-connections-per-address",
+    "CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS",
+    "",
+    "HTTP connections (device WebSockets not counted) per client address; trusted proxies exempt (default: a quarter of the maximum)",
+  ],
+  ["http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS", "20000", "time to send request headers"],
+  ["http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS", "120000", "time to send a whole request"],
+  [
+    "http-keep-alive-timeout-ms",
+    "CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    "65000",
+    "idle keep-alive connections are closed after this (keep it above the proxy's)",
+  ],
+  [
+    "http-idle-timeout-ms",
+    "CLOUDEDGE_HTTP_IDLE_TIMEOUT_MS",
+    "20000",
+    "a new connection that sends no request within this is closed",
+  ],
+  [
+    "status-per-minute",
+    "CLOUDEDGE_STATUS_PER_MINUTE",
+    "120",
+    "status reports per minute per device (sustained)",
+  ],
+  ["status-burst", "CLOUDEDGE_STATUS_BURST", "1000", "status reports a device may send at once (its outbox)"],
+  ["status-max-bytes", "CLOUDEDGE_STATUS_MAX_BYTES", "65536", "largest status report (data as JSON)"],
+  [
+    "status-history-bytes",
+    "CLOUDEDGE_STATUS_HISTORY_BYTES",
+    "67108864",
+    "stored status history per device; the oldest is pruned beyond it",
+  ],
+  [
+    "status-max-skew-ms",
+    "CLOUDEDGE_STATUS_MAX_SKEW_MS",
+    "300000",
+    "a status ts further ahead of server time is clamped to it",
+  ],
+  ["max-commands", "CLOUDEDGE_MAX_COMMANDS", "100", "unfinished commands per device"],
+  [
+    "max-command-bytes",
+    "CLOUDEDGE_MAX_COMMAND_BYTES",
+    "1048576",
+    "params bytes of unfinished commands per device",
+  ],
+  ["sse-streams-per-token", "CLOUDEDGE_SSE_STREAMS_PER_TOKEN", "10", "open event streams per API token"],
+  [
+    "sse-max-buffer-bytes",
+    "CLOUDEDGE_SSE_MAX_BUFFER_BYTES",
+    "1048576",
+    "unsent bytes of an event stream before it is closed as too slow",
+  ],
 ] as const;
 
 export function helpText(): string {
@@ -160,6 +242,51 @@ function trustedProxies(value: string): TrustedProxies {
   } catch (error) {
     throw new ConfigError(`CLOUDEDGE_TRUST_PROXY: ${(error as Error).message}`);
   }
+}
+
+/** The HTTP server's connection limits; the headers must be able to arrive within the request time. */
+function httpLimits(get: (flag: string) => string): HttpLimits {
+  const ms = (flag: string, env: string) => integer(env, get(flag), 1, 3_600_000);
+  const maxConnections = get("http-max-connections")
+    ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS", get("http-max-connections"), 1, 10_000_000)
+    : defaultMaxConnections(
+        integer("CLOUDEDGE_MAX_SESSIONS", get("max-sessions"), 1, 10_000_000),
+        integer("CLOUDEDGE_MAX_HANDSHAKES", get("max-handshakes"), 1, 1_000_000),
+      );
+  const perAddress = get("http-max-connections-per-address");
+  const limits: HttpLimits = {
+    maxConnections,
+    maxConnectionsPerAddress: perAddress
+      ? integer("CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS", perAddress, 0, 10_000_000)
+      : defaultMaxConnectionsPerAddress(maxConnections),
+    headersTimeoutMs: ms("http-headers-timeout-ms", "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS"),
+    requestTimeoutMs: ms("http-request-timeout-ms", "CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS"),
+    keepAliveTimeoutMs: ms("http-keep-alive-timeout-ms", "CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS"),
+    idleTimeoutMs: ms("http-idle-timeout-ms", "CLOUDEDGE_HTTP_IDLE_TIMEOUT_MS"),
+  };
+  if (limits.headersTimeoutMs > limits.requestTimeoutMs)
+    throw new ConfigError(
+      "CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS must not exceed CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS",
+    );
+  return limits;
+}
+
+function quotas(get: (flag: string) => string): Quotas {
+  const n = (flag: string, min: number, max: number) => {
+    const setting = SETTINGS.find(([f]) => f === flag) as (typeof SETTINGS)[number];
+    return integer(setting[1], get(flag), min, max);
+  };
+  return {
+    statusPerMinute: n("status-per-minute", 1, 1_000_000),
+    statusBurst: n("status-burst", 1, 1_000_000),
+    statusMaxBytes: n("status-max-bytes", 1024, 1 << 30),
+    statusHistoryBytes: n("status-history-bytes", 1024, Number.MAX_SAFE_INTEGER),
+    statusMaxSkewMs: n("status-max-skew-ms", 0, 86_400_000),
+    maxCommands: n("max-commands", 1, 1_000_000),
+    maxCommandBytes: n("max-command-bytes", 1024, 1 << 30),
+    sseStreamsPerToken: n("sse-streams-per-token", 1, 1_000_000),
+    sseMaxBufferBytes: n("sse-max-buffer-bytes", 1024, 1 << 30),
+  };
 }
 
 /** Flags win over environment variables, which win over defaults. */
@@ -204,6 +331,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
     shutdownFlushMs: integer("CLOUDEDGE_SHUTDOWN_FLUSH_MS", get("shutdown-flush-ms"), 0, 600_000),
     workers: integer("CLOUDEDGE_WORKERS", get("workers"), 1, 64),
     trustProxy: trustedProxies(get("trust-proxy")),
+    http: httpLimits(get),
+    quotas: quotas(get),
   };
   if (config.workers > 1 && !config.natsUrl) {
     throw new ConfigError(
@@ -226,4 +355,20 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): ServerConfig
   if (config.tokenKey !== undefined && Buffer.byteLength(config.tokenKey) < 32)
     throw new ConfigError("CLOUDEDGE_TOKEN_KEY must be at least 32 bytes");
   return config;
+}
+
+/** The Cloud options the per-device quotas become. */
+export function quotaOptions(q: Quotas): Pick<CloudOptions, "status" | "commands"> {
+  return {
+    status: {
+      quota: {
+        reportsPerMinute: q.statusPerMinute,
+        burst: q.statusBurst,
+        maxReportBytes: q.statusMaxBytes,
+        maxClockSkewMs: q.statusMaxSkewMs,
+      },
+      retention: { maxBytesPerDevice: q.statusHistoryBytes },
+    },
+    commands: { quota: { maxActive: q.maxCommands, maxActiveBytes: q.maxCommandBytes } },
+  };
 }

@@ -1,6 +1,7 @@
 import type { Cloud, IdGenerator, Store } from "@cloudedge/cloud-sdk";
 import type { Logger } from "pino";
 import type { ApiTokens } from "./http/auth.js";
+import type { EventStreamLimits } from "./routes/events.js";
 
 /** What the HTTP layer is composed from; `createApp` takes it, tests build it freely. */
 export interface AppDeps {
@@ -22,4 +23,6 @@ export interface AppDeps {
   legacyAuth?: boolean;
   /** SSE keep-alive comment interval. Default 15 s. */
   sseHeartbeatMs?: number;
+  /** SSE limits: streams per token, unsent bytes per stream. */
+  sse?: EventStreamLimits;
 }

@@ -8,9 +8,10 @@ import { Cloud, type ClusterBus, createIdGenerator, openStore, type Store } from
 import { NatsClusterBus } from "@cloudedge/cloud-sdk/nats";
 import pino from "pino";
 import { createApp } from "./app.js";
-import { bootstrapAdminToken, loadTokenKey } from "./bootstrap.js";
-import { ConfigError, helpText, loadConfig, type ServerConfig } from "./config.js";
+import { bootstrapAdminToken, checkFileModes, loadTokenKey } from "./bootstrap.js";
+import { ConfigError, helpText, loadConfig, quotaOptions, type ServerConfig } from "./config.js";
 import { ApiTokens } from "./http/auth.js";
+import { applyHttpLimits, httpServerOptions } from "./http/server-limits.js";
 import { journalPath } from "./journals.js";
 import { runPrimary } from "./workers.js";
 
@@ -50,6 +51,7 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     journalPath: journalPath(config.dataDir, workerId),
     ...(bus ? { bus } : {}),
     bcryptCost: config.bcryptCost,
+    ...quotaOptions(config.quotas),
     hub: {
       heartbeatMs: config.heartbeatMs,
       maxSessions: config.maxSessions,
@@ -69,6 +71,8 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
 
   const tokens = new ApiTokens(store, ids);
   const bootstrap = await bootstrapAdminToken(store, tokens, config.dataDir, config.adminToken);
+  for (const loose of checkFileModes(config.dataDir, config.db))
+    logger.warn(loose, "group or others can access this secret-holding path: chmod go-rwx it");
   const { app, streams } = createApp({
     cloud,
     store,
@@ -78,16 +82,30 @@ export async function startServer(config: ServerConfig, logger = pino({ level: c
     bodyLimitBytes: config.bodyLimitBytes,
     metrics: config.metrics,
     legacyAuth: config.legacyAuth,
+    sse: {
+      streamsPerToken: config.quotas.sseStreamsPerToken,
+      maxBufferBytes: config.quotas.sseMaxBufferBytes,
+    },
   });
   const handler = app.callback();
   const tls = config.tlsCert && config.tlsKey;
+  const limits = httpServerOptions(config.http);
   const server: Server = tls
     ? createHttpsServer(
-        { cert: readFileSync(config.tlsCert as string), key: readFileSync(config.tlsKey as string) },
+        {
+          ...limits,
+          cert: readFileSync(config.tlsCert as string),
+          key: readFileSync(config.tlsKey as string),
+        },
         handler,
       )
-    : createHttpServer(handler);
-  const wsServer = cloud.attach(server, "/ws", { trustedProxies: config.trustProxy });
+    : createHttpServer(limits, handler);
+  const wsServer = cloud.webSocketServer({ trustedProxies: config.trustProxy });
+  applyHttpLimits(server, config.http, {
+    path: "/ws",
+    upgrade: (req, socket, head) => wsServer.handleUpgrade(req, socket, head),
+    exempt: (address) => config.trustProxy.trusts(address),
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, resolve);

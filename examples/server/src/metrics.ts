@@ -1,11 +1,12 @@
 import type { Cloud } from "@cloudedge/cloud-sdk";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { EventStreams } from "./routes/events.js";
 
 /**
  * Prometheus metrics read from the SDK's own counters at scrape time (nothing on the hot
  * path), plus process and event-loop metrics from prom-client's defaults.
  */
-export function createMetrics(cloud: Cloud): Registry {
+export function createMetrics(cloud: Cloud, streams?: EventStreams): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "cloudedge_process_" });
   const stats = cloud.hub.stats;
@@ -113,5 +114,66 @@ export function createMetrics(cloud: Cloud): Registry {
       this.inc(writer.dropped);
     },
   });
+  quotaMetrics(registry, cloud, streams);
   return registry;
+}
+
+/** What the quotas refused (docs/operations.md, Limits and quotas). */
+function quotaMetrics(registry: Registry, cloud: Cloud, streams?: EventStreams): void {
+  const status = cloud.status.quota.stats;
+  const counter = (
+    name: string,
+    help: string,
+    labels: string[],
+    read: () => Array<[Record<string, string>, number]>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: labels,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [label, value] of read()) this.inc(label, value);
+      },
+    });
+  counter(
+    "cloudedge_status_refused_total",
+    "Status reports refused by a per-device quota.",
+    ["reason"],
+    () => [
+      [{ reason: "rate" }, status.rateLimited],
+      [{ reason: "size" }, status.tooLarge],
+    ],
+  );
+  counter(
+    "cloudedge_status_ts_clamped_total",
+    "Status reports whose ts was too far ahead and clamped.",
+    [],
+    () => [[{}, status.clampedTs]],
+  );
+  counter(
+    "cloudedge_commands_refused_total",
+    "Commands refused by the per-device queue quota.",
+    ["reason"],
+    () => [[{ reason: "queue_full" }, cloud.broker.quota.refused]],
+  );
+  if (!streams) return;
+  new Gauge({
+    name: "cloudedge_sse_streams",
+    help: "Open event streams on this node.",
+    registers: [registry],
+    collect() {
+      this.set(streams.size);
+    },
+  });
+  counter("cloudedge_sse_refused_total", "Event streams refused by the per-token cap.", [], () => [
+    [{}, streams.stats.refused],
+  ]);
+  counter(
+    "cloudedge_sse_slow_closed_total",
+    "Event streams closed because the client read too slowly.",
+    [],
+    () => [[{}, streams.stats.slowClosed]],
+  );
 }

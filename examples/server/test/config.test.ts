@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, helpText, loadConfig, type ServerConfig } from "../src/config.js";
+import { defaultMaxConnections } from "../src/http/server-limits.js";
 
 const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadConfig(argv, env) as ServerConfig;
 
@@ -13,6 +14,40 @@ describe("server configuration", () => {
       workers: 1,
     });
     expect(config.trustProxy.size).toBe(0);
+  });
+
+  it("HTTP limits: defaults for a proxy in front, each settable, headers within the request time", () => {
+    expect(load([]).http).toMatchObject({
+      headersTimeoutMs: 20_000,
+      requestTimeoutMs: 120_000,
+      keepAliveTimeoutMs: 65_000,
+      idleTimeoutMs: 20_000,
+    });
+    const set = load(["--http-max-connections", "50"], {
+      CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS: "1000",
+      CLOUDEDGE_HTTP_REQUEST_TIMEOUT_MS: "2000",
+      CLOUDEDGE_HTTP_KEEP_ALIVE_TIMEOUT_MS: "3000",
+      CLOUDEDGE_HTTP_IDLE_TIMEOUT_MS: "4000",
+    }).http;
+    expect(set).toEqual({
+      maxConnections: 50,
+      maxConnectionsPerAddress: 12, // a quarter: one address cannot take them all
+      headersTimeoutMs: 1000,
+      requestTimeoutMs: 2000,
+      keepAliveTimeoutMs: 3000,
+      idleTimeoutMs: 4000,
+    });
+    expect(load([], { CLOUDEDGE_HTTP_MAX_CONNECTIONS_PER_ADDRESS: "0" }).http.maxConnectionsPerAddress).toBe(
+      0,
+    );
+    expect(() => load([], { CLOUDEDGE_HTTP_HEADERS_TIMEOUT_MS: "130000" })).toThrow(/must not exceed/);
+    expect(() => load([], { CLOUDEDGE_HTTP_MAX_CONNECTIONS: "0" })).toThrow(/CLOUDEDGE_HTTP_MAX_CONNECTIONS/);
+  });
+
+  it("maxConnections by default admits every session and handshake, but stays below the open-file limit", () => {
+    expect(defaultMaxConnections(19_000, 10_000, 1_048_576)).toBe(30_024);
+    expect(defaultMaxConnections(19_000, 10_000, 1024)).toBe(960);
+    expect(defaultMaxConnections(100, 10, undefined)).toBe(1134);
   });
 
   it("flags win over environment variables", () => {

@@ -4,6 +4,7 @@ import { EventEmitter } from "eventemitter3";
 import { DeviceAuthenticator, type DeviceAuthenticatorOptions } from "./auth/device-authenticator.js";
 import { ResumeTokens } from "./auth/resume-tokens.js";
 import { CommandBroker } from "./broker/command-broker.js";
+import type { CommandBrokerOptions } from "./broker/command-types.js";
 import type { ClusterBus, OrphanedSession } from "./cluster/cluster-bus.js";
 import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
@@ -37,8 +38,8 @@ export interface CloudOptions {
     DeviceAuthenticatorOptions,
     "perDevice" | "perDeviceAddress" | "perAddress" | "acceptTokens" | "maxConcurrentSecretChecks"
   >;
-  status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
-  commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
+  status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention" | "quota">;
+  commands?: Pick<CommandBrokerOptions, "defaultTimeoutMs" | "sweepMs" | "scanMs" | "quota">;
   /** How long finished commands stay queryable. Default 30 days. */
   commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */

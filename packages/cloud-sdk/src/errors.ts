@@ -41,6 +41,7 @@ export const CloudErrorCode = {
   CLUSTER_UNAVAILABLE: "cluster_unavailable",
   DRIVER_MISSING: "driver_missing",
   SHUTTING_DOWN: "shutting_down",
+  QUEUE_FULL: "queue_full",
 } as const;
 export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];
 

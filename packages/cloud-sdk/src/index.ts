@@ -26,6 +26,7 @@ export { type ResumeClaims, ResumeTokens, type TokenVerdict } from "./auth/resum
 export { bcryptStats, generateSecret, hashSecret, MIN_SECRET_LENGTH, verifySecret } from "./auth/secrets.js";
 export { CommandBroker } from "./broker/command-broker.js";
 export { CommandFailedError, CommandWaitTimeoutError, errorForCommand } from "./broker/command-errors.js";
+export { CommandQuota, type CommandQuotaLimits, QueueFullError } from "./broker/command-quota.js";
 export type { RecoveryCounts } from "./broker/command-recovery.js";
 export type {
   CommandBrokerOptions,
@@ -103,6 +104,12 @@ export {
 export * from "./repos/index.js";
 export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";
 export { StatusIngest, type StatusIngestOptions, type StatusRetention } from "./status/status-ingest.js";
+export {
+  StatusQuota,
+  type StatusQuotaOptions,
+  type StatusQuotaStats,
+  type StatusRefusal,
+} from "./status/status-quota.js";
 export { type Clock, systemClock } from "./util/clock.js";
 export { CLOUDEDGE_EPOCH, createIdGenerator, type IdGenerator } from "./util/ids.js";
 export { jsonLogger, type Logger, silentLogger } from "./util/logger.js";

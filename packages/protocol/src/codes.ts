@@ -147,6 +147,7 @@ export const ErrorCode = {
   STALE_VERSION: "stale_version",
   VERSION_GAP: "version_gap",
   INTERNAL_ERROR: "internal_error",
+  QUOTA_EXCEEDED: "quota_exceeded",
   // command results reported by devices
   METHOD_NOT_FOUND: "method_not_found",
   INVALID_PARAMS: "invalid_params",
@@ -183,6 +184,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, string>> = {
   stale_version: "A `reported` version not above the hub's current one; ignored.",
   version_gap: "A `reported` patch skips versions; ignored — send the whole document with `full`.",
   internal_error: "Unexpected failure on the hub; nothing about it is exposed.",
+  quota_exceeded:
+    "A per-device quota refused the PDU (status reports per minute, bytes per report); it was dropped. `retryAfterMs`: when the next report is accepted.",
   method_not_found: "The device has no executor for the command's method.",
   invalid_params: "The executor rejected the command's params.",
   exec_denied: "The command is not allowed by the device's allowlist.",

@@ -32,6 +32,10 @@ export function commandRoutes(deps: AppDeps): Route[] {
         },
         404: { description: "No such device." },
         409: { description: "device_offline (no ttlMs) or device_disabled; the problem carries commandId." },
+        429: {
+          description:
+            "queue_full: the device already has its quota of unfinished commands (`limit`: `commands` or `bytes`, with `max`).",
+        },
         504: { description: "wait: no outcome in time; the problem carries commandId." },
       },
       handler: async (ctx, { params, body }) => {

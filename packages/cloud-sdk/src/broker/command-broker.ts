@@ -1,5 +1,6 @@
 import { isTerminalStatus } from "@cloudedge/protocol";
 import { CloudError, CloudErrorCode, NotFoundError } from "../errors.js";
+import { toJson } from "../repos/json.js";
 import type { CommandQuery, CommandRecord, Page } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { silentLogger } from "../util/logger.js";
@@ -9,6 +10,7 @@ import { CommandDelivery } from "./command-delivery.js";
 import { CommandWaitTimeoutError, errorForCommand } from "./command-errors.js";
 import { fanOut } from "./command-fan-out.js";
 import { CommandLedger } from "./command-ledger.js";
+import { CommandQuota } from "./command-quota.js";
 import { type RecoveryCounts, recoverCommands } from "./command-recovery.js";
 import { routeCommand } from "./command-routing.js";
 import type { CommandBrokerOptions, FanOutItem, SendAndWaitOptions, SendOptions } from "./command-types.js";
@@ -31,6 +33,8 @@ export class CommandBroker {
   private readonly delivery: CommandDelivery;
   private readonly deadlines: CommandDeadlines;
   private readonly watchers: CommandWatchers;
+  /** The per-device bound on unfinished commands; `quota.refused` counts refusals. */
+  readonly quota: CommandQuota;
   private closed = false;
 
   constructor(private readonly options: CommandBrokerOptions) {
@@ -49,6 +53,7 @@ export class CommandBroker {
     });
     this.delivery = new CommandDelivery(commands, this.ledger, this.link, clock, logger);
     this.watchers = new CommandWatchers(clock, (id) => this.ledger.get(id));
+    this.quota = new CommandQuota(commands, options.quota, clock);
     this.deadlines = new CommandDeadlines(commands, this.ledger, clock, logger, {
       sweepMs: options.sweepMs ?? 1000,
       scanMs: options.scanMs ?? 30_000,
@@ -158,11 +163,16 @@ export class CommandBroker {
     const device = await this.options.store.devices.get(deviceId);
     if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
     if (device.disabled) throw new CloudError(CloudErrorCode.DEVICE_DISABLED, "the device is disabled", 409);
-    const { ttlMs, groupId } = options;
-    const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
-    onId?.(command.id);
-    // `return await`: resolving with a promise would cost a thenable job and two more ticks.
-    return await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
+    const release = await this.quota.reserve(deviceId, Buffer.byteLength(toJson(params ?? null)));
+    try {
+      const { ttlMs, groupId } = options;
+      const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
+      onId?.(command.id);
+      // `return await`: resolving with a promise would cost a thenable job and two more ticks.
+      return await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
+    } finally {
+      release();
+    }
   }
 
   /** Resolves with the command once terminal, or as it stands when `timeoutMs` passes. */

@@ -6,6 +6,7 @@ import type { Store } from "../repos/types.js";
 import type { Clock } from "../util/clock.js";
 import type { IdGenerator } from "../util/ids.js";
 import type { Logger } from "../util/logger.js";
+import type { CommandQuotaLimits } from "./command-quota.js";
 
 export interface SendOptions {
   /** How long the device has, from the first sending, to answer. Default 30 s. */
@@ -41,6 +42,8 @@ export interface CommandBrokerOptions {
   /** Upper bound for timeoutMs and ttlMs. Default 24 h / 30 days. */
   maxTimeoutMs?: number;
   maxTtlMs?: number;
+  /** Per-device bound on unfinished commands (count and params bytes); past it 429 queue_full. */
+  quota?: CommandQuotaLimits;
   /** Deadline and TTL sweep period. Default 1 s. */
   sweepMs?: number;
   /**

@@ -1,7 +1,7 @@
 export { INITIAL_GENERATION } from "./device-model.js";
 export { parseId } from "./ids.js";
 export { createMemoryStore } from "./memory/memory-store.js";
-export { type OpenStoreOptions, openStore } from "./open-store.js";
+export { type OpenStoreOptions, openStore, sqliteFilePath } from "./open-store.js";
 export { DEFAULT_PAGE_LIMIT, decodeCursor, encodeCursor, MAX_PAGE_LIMIT } from "./paging.js";
 export type { Dialect } from "./sql/dialect.js";
 export { type Migration, SchemaTooNewError } from "./sql/migration.js";
@@ -13,6 +13,7 @@ export { DEFAULT_HISTORY_LIMIT, MAX_HISTORY_LIMIT } from "./status-model.js";
 export type {
   ApiToken,
   CommandError,
+  CommandLoad,
   CommandQuery,
   CommandRecord,
   CommandRepository,
@@ -37,6 +38,7 @@ export type {
   Software,
   StateRepository,
   StatusHistoryQuery,
+  StatusPrunePolicy,
   StatusRecord,
   StatusRepository,
   Store,

@@ -33,7 +33,8 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
         "better-sqlite3",
         () => import("./sqlite/sqlite-store.js"),
       );
-      if (path !== ":memory:") await mkdir(dirname(resolve(path)), { recursive: true });
+      // 0700: the database holds bcrypt and token hashes (a directory that exists keeps its mode).
+      if (path !== ":memory:") await mkdir(dirname(resolve(path)), { recursive: true, mode: 0o700 });
       return createSqliteStore({ path, ...(timeoutMs !== undefined ? { busyTimeoutMs: timeoutMs } : {}) });
     }
     case "mysql":
@@ -47,6 +48,13 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
       // Only the scheme is echoed: the rest of a URL may hold a password.
       throw new Error(`unsupported store URL scheme "${scheme}:"; ${USAGE}`);
   }
+}
+
+/** The database file a `sqlite:` store URL names; undefined for other stores and `sqlite::memory:`. */
+export function sqliteFilePath(url: string): string | undefined {
+  if (!/^sqlite:/i.test(url)) return undefined;
+  const path = sqlitePath(url.slice("sqlite:".length));
+  return path === ":memory:" ? undefined : path;
 }
 
 /** `sqlite:./data/x.db`, `sqlite:/abs/x.db` and `sqlite:///abs/x.db` all name a file path. */

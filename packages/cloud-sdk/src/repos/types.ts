@@ -204,6 +204,12 @@ export interface CommandQuery extends PageQuery {
   status?: CommandStatus[];
 }
 
+/** A device's non-terminal commands: how many, and the bytes of their params. */
+export interface CommandLoad {
+  count: number;
+  bytes: number;
+}
+
 export interface CommandRepository {
   /** Throws NotFoundError(device_not_found) for an unknown device, ConflictError(conflict) for a reused id. */
   create(command: CommandRecord): Promise<void>;
@@ -228,6 +234,11 @@ export interface CommandRepository {
   listByDevice(deviceId: string, query?: CommandQuery): Promise<Page<CommandRecord>>;
   /** QUEUED commands of a device, oldest first (delivery order). */
   listQueued(deviceId: string): Promise<CommandRecord[]>;
+  /**
+   * How many commands of a device are in an ACTIVE_COMMAND_STATUSES status, and the bytes
+   * of their params as stored (JSON text) — the per-device queue quota reads it.
+   */
+  activeLoad(deviceId: string): Promise<CommandLoad>;
   /** Every command in an ACTIVE_COMMAND_STATUSES status (restart recovery, expiry sweeps), oldest first. */
   listNonTerminal(): Promise<CommandRecord[]>;
   /** Retention: deletes TERMINAL_COMMAND_STATUSES commands last updated before `before`; returns how many. */
@@ -252,6 +263,19 @@ export interface StatusHistoryQuery {
   order?: "asc" | "desc";
 }
 
+/** What status retention deletes; each bound is optional. */
+export interface StatusPrunePolicy {
+  now: number;
+  /** Rows with a ts older than now - maxAgeMs. */
+  maxAgeMs?: number;
+  /** Rows beyond the newest N per device. */
+  maxRowsPerDevice?: number;
+  /** The oldest rows of a device whose data (JSON text) adds up to more than this, newest counted first. */
+  maxBytesPerDevice?: number;
+  /** Only this device's rows (the per-device byte quota prunes one device as it fills up). */
+  deviceId?: string;
+}
+
 export interface StatusRepository {
   /**
    * One write for many reports (write-behind). Latest per device keeps the greatest ts. A second
@@ -261,7 +285,7 @@ export interface StatusRepository {
   latest(deviceId: string): Promise<StatusRecord | undefined>;
   history(deviceId: string, query?: StatusHistoryQuery): Promise<StatusRecord[]>;
   /** Retention: drops rows older than maxAgeMs and beyond maxRowsPerDevice (newest kept). Returns rows deleted. */
-  prune(policy: { now: number; maxAgeMs?: number; maxRowsPerDevice?: number }): Promise<number>;
+  prune(policy: StatusPrunePolicy): Promise<number>;
 }
 
 export interface DeviceState {

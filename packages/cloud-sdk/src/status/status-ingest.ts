@@ -1,17 +1,26 @@
-import type { StatusPdu } from "@cloudedge/protocol";
+import { ErrorCode, type StatusPdu } from "@cloudedge/protocol";
 import type { ClusterBus } from "../cluster/cluster-bus.js";
 import { CloudErrorCode, NotFoundError } from "../errors.js";
 import type { DeviceHub } from "../hub/device-hub.js";
+import type { Session } from "../hub/session.js";
+import { toJson } from "../repos/json.js";
 import type { StatusHistoryQuery, StatusRecord, Store } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type CloseOutcome, type Spill, WriteBehind } from "../util/write-behind.js";
+import { StatusQuota, type StatusQuotaOptions } from "./status-quota.js";
 
 export interface StatusRetention {
   /** Drop history older than this. Default 30 days. */
   maxAgeMs?: number;
   /** Keep at most this many rows per device (newest). Default 100,000. */
   maxRowsPerDevice?: number;
+  /**
+   * Keep at most this many bytes of history per device (newest; data as JSON). Default 64 MiB.
+   * Enforced by pruning the oldest: besides each retention run, a device is pruned as soon as
+   * a quarter of this arrived from it since its last prune.
+   */
+  maxBytesPerDevice?: number;
   /** How often retention runs. Default 10 min. */
   everyMs?: number;
 }
@@ -28,6 +37,8 @@ export interface StatusIngestOptions {
   retention?: StatusRetention;
   /** Where reports the store refused are journaled. */
   spill?: Spill<StatusRecord>;
+  /** Per-device bounds on reports from devices: rate, size, clock skew. */
+  quota?: StatusQuotaOptions;
 }
 
 /**
@@ -38,12 +49,19 @@ export interface StatusIngestOptions {
 export class StatusIngest {
   private readonly clock: Clock;
   private readonly latestByDevice = new Map<string, StatusRecord>();
+  /** Rate, size and skew bounds; `quota.stats` counts what they refused or clamped. */
+  readonly quota: StatusQuota;
+  /** History bytes received per device since its last prune. */
+  private readonly unpruned = new Map<string, number>();
+  private readonly maxBytesPerDevice: number;
   readonly writer: WriteBehind<StatusRecord>;
   private readonly retentionTimer: unknown;
   private readonly unsubscribe: () => void;
 
   constructor(private readonly options: StatusIngestOptions) {
     this.clock = options.clock ?? systemClock;
+    this.quota = new StatusQuota(options.quota);
+    this.maxBytesPerDevice = options.retention?.maxBytesPerDevice ?? 64 * 1_048_576;
     this.writer = new WriteBehind<StatusRecord>({
       name: "status",
       write: (batch) => options.store.status.insertBatch(batch),
@@ -54,7 +72,7 @@ export class StatusIngest {
       ...(options.spill ? { spill: options.spill } : {}),
     });
     options.hub.on("pdu", (session, pdu) => {
-      if (pdu.type === "status") this.ingest(session.deviceId, pdu);
+      if (pdu.type === "status") this.receive(session, pdu);
     });
     // In a cluster a device moves between nodes: a report received elsewhere refreshes the
     // latest this node remembers, so it never serves an older one from memory. A device
@@ -65,15 +83,41 @@ export class StatusIngest {
       const latest = this.latestByDevice.get(event.deviceId);
       if (latest && latest.ts < event.status.ts) this.latestByDevice.set(event.deviceId, event.status);
     });
-    this.retentionTimer = this.clock.setInterval(
-      () => void this.prune().catch(() => {}),
-      options.retention?.everyMs ?? 600_000,
-    );
+    this.retentionTimer = this.clock.setInterval(() => {
+      this.quota.sweep(this.clock.now());
+      void this.prune().catch(() => {});
+    }, options.retention?.everyMs ?? 600_000);
   }
 
-  /** Records one report (also usable directly by services that receive status elsewhere). */
-  ingest(deviceId: string, pdu: StatusPdu): StatusRecord {
-    const record: StatusRecord = { deviceId, ts: pdu.ts, receivedAt: this.clock.now(), data: pdu.data };
+  /**
+   * A report from a device's session: refused with an error PDU `quota_exceeded` (and
+   * dropped) when over the device's rate or the size bound, else ingested.
+   */
+  private receive(session: Session, pdu: StatusPdu): void {
+    const bytes = Buffer.byteLength(toJson(pdu.data));
+    const refusal = this.quota.admit(session.deviceId, bytes, this.clock.now());
+    if (!refusal) {
+      this.ingest(session.deviceId, pdu, bytes);
+      return;
+    }
+    const { message, retryAfterMs } = refusal;
+    session.send({
+      type: "error",
+      code: ErrorCode.QUOTA_EXCEEDED,
+      message,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    });
+  }
+
+  /**
+   * Records one report (also usable directly by services that receive status elsewhere). A
+   * `ts` too far in the future is clamped (it would otherwise stay "latest" for good).
+   */
+  ingest(deviceId: string, pdu: StatusPdu, bytes = Buffer.byteLength(toJson(pdu.data))): StatusRecord {
+    const receivedAt = this.clock.now();
+    const ts = this.quota.clampTs(pdu.ts, receivedAt);
+    const record: StatusRecord = { deviceId, ts, receivedAt, data: pdu.data };
+    this.countBytes(deviceId, bytes);
     const latest = this.latestByDevice.get(deviceId);
     if (!latest || latest.ts <= record.ts) this.latestByDevice.set(deviceId, record);
     this.writer.push(record);
@@ -107,14 +151,34 @@ export class StatusIngest {
     return this.options.store.status.history(deviceId, query);
   }
 
-  /** Applies the retention policy now; returns rows deleted. */
-  prune(): Promise<number> {
+  /** Applies the retention policy now (to one device, or all); returns rows deleted. */
+  async prune(deviceId?: string): Promise<number> {
     const retention = this.options.retention ?? {};
+    if (deviceId === undefined) this.unpruned.clear();
+    else this.unpruned.delete(deviceId);
     return this.options.store.status.prune({
       now: this.clock.now(),
       maxAgeMs: retention.maxAgeMs ?? 30 * 86_400_000,
       maxRowsPerDevice: retention.maxRowsPerDevice ?? 100_000,
+      maxBytesPerDevice: this.maxBytesPerDevice,
+      ...(deviceId !== undefined ? { deviceId } : {}),
     });
+  }
+
+  /** Once a quarter of the byte bound arrived from a device, its history is pruned to the bound. */
+  private countBytes(deviceId: string, bytes: number): void {
+    const total = (this.unpruned.get(deviceId) ?? 0) + bytes;
+    if (total < this.maxBytesPerDevice / 4) {
+      this.unpruned.set(deviceId, total);
+      return;
+    }
+    this.unpruned.delete(deviceId);
+    void this.writer
+      .flush()
+      .then(() => this.prune(deviceId))
+      .catch((error: unknown) =>
+        (this.options.logger ?? silentLogger).warn({ deviceId, err: String(error) }, "status prune failed"),
+      );
   }
 
   private async requireDevice(deviceId: string): Promise<void> {
@@ -125,6 +189,7 @@ export class StatusIngest {
   /** Forgets a deleted device's latest report (DeviceService.delete has every node do it). */
   forget(deviceId: string): void {
     this.latestByDevice.delete(deviceId);
+    this.unpruned.delete(deviceId);
   }
 
   /** Stops; buffered reports get `graceMs` to reach the store (see WriteBehind.close). */

@@ -278,6 +278,25 @@ export function describeCommandRepositoryContract(
       assert.deepEqual(await store.commands.listQueued(nextId()), []);
     });
 
+    it("counts a device's non-terminal commands and the bytes of their params", async () => {
+      const other = await seedDevice(store);
+      const params = { s: "é".repeat(46) }; // 100 bytes of JSON
+      for (const record of [
+        command({ params }),
+        command({ params, status: "SENT" }),
+        command({ params, status: "DELIVERED" }),
+        command({ params, status: "SUCCEEDED" }),
+        command({ params, status: "EXPIRED" }),
+        command({ params, deviceId: other }),
+        command({ params: null }),
+      ])
+        await store.commands.create(record);
+      assert.deepEqual(await store.commands.activeLoad(device), { count: 4, bytes: 304 });
+      assert.deepEqual(await store.commands.activeLoad(other), { count: 1, bytes: 100 });
+      assert.deepEqual(await store.commands.activeLoad(nextId()), { count: 0, bytes: 0 });
+      assert.deepEqual(await store.commands.activeLoad("x"), { count: 0, bytes: 0 });
+    });
+
     it("lists every non-terminal command oldest first", async () => {
       const other = await seedDevice(store);
       const records = [

@@ -123,5 +123,28 @@ export function describeStatusRepositoryContract(
       // Latest is not history: it stays until the device goes.
       assertMatches(await store.status.latest(other), { ts: T0 + 2000 });
     });
+
+    it("prunes by bytes per device (data as JSON text, UTF-8), newest kept, one device or all", async () => {
+      const other = await seedDevice(store);
+      // {"s":"…"} is 8 bytes of JSON around the string; "é" is 2 bytes in UTF-8.
+      const sized = (ts: number, bytes: number, deviceId = device) =>
+        report(ts, { s: "é".repeat((bytes - 8) / 2) }, deviceId);
+      await store.status.insertBatch([
+        ...[0, 1, 2, 3].map((i) => sized(T0 + i, 100)),
+        ...[0, 1, 2].map((i) => sized(T0 + i, 100, other)),
+      ]);
+      // Only `other`: its newest 200 bytes stay.
+      assert.equal(await store.status.prune({ now: T0, maxBytesPerDevice: 250, deviceId: other }), 1);
+      assert.deepEqual(tsOf(await store.status.history(other)), [T0 + 2, T0 + 1]);
+      assert.equal((await store.status.history(device)).length, 4);
+      assert.equal(await store.status.prune({ now: T0, maxBytesPerDevice: 300 }), 1);
+      assert.deepEqual(tsOf(await store.status.history(device)), [T0 + 3, T0 + 2, T0 + 1]);
+      assert.equal(await store.status.prune({ now: T0, maxBytesPerDevice: 300 }), 0);
+      assert.equal(await store.status.prune({ now: T0, maxBytesPerDevice: 99, deviceId: nextId() }), 0);
+      assert.equal(await store.status.prune({ now: T0, maxBytesPerDevice: 99, deviceId: "x" }), 0);
+      assert.equal(await store.status.prune({ now: T0 + 2, maxAgeMs: 0, deviceId: device }), 1);
+      assert.deepEqual(tsOf(await store.status.history(device)), [T0 + 3, T0 + 2]);
+      assert.deepEqual(tsOf(await store.status.history(other)), [T0 + 2, T0 + 1]);
+    });
   });
 }

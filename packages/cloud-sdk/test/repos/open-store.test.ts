@@ -1,9 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
-import { openStore } from "../../src/repos/index.js";
+import { openStore, sqliteFilePath } from "../../src/repos/index.js";
 import { newDevice, rejection } from "../../src/testing/fixtures.js";
 
 describe("openStore", () => {
@@ -45,6 +45,20 @@ describe("openStore", () => {
       blocker.close();
       await store.close();
     }
+  });
+
+  it("creates the directory 0700 and the database with its WAL files 0600 (they hold hashes)", async () => {
+    const path = join(dir, "private", "cloudedge.db");
+    const store = await openStore(`sqlite:${path}`);
+    await store.ping();
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect(mode(join(dir, "private"))).toBe(0o700);
+    for (const file of [path, `${path}-wal`, `${path}-shm`])
+      expect([file, mode(file)]).toEqual([file, 0o600]);
+    await store.close();
+    expect(sqliteFilePath(`sqlite://${path}`)).toBe(path);
+    expect(sqliteFilePath("sqlite::memory:")).toBeUndefined();
+    expect(sqliteFilePath("mysql://root@127.0.0.1:3306/test")).toBeUndefined();
   });
 
   it("refuses an unknown scheme, naming only the scheme", async () => {

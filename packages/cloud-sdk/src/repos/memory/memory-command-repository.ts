@@ -2,9 +2,9 @@ import { ACTIVE_COMMAND_STATUSES, type CommandStatus, TERMINAL_COMMAND_STATUSES 
 import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
 import { applyCommandPatch, type CommandPatch, sameVersion } from "../command-model.js";
 import { compareIds, requireId } from "../ids.js";
-import { jsonClone } from "../json.js";
+import { jsonClone, toJson } from "../json.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import type { CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
+import type { CommandLoad, CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
 import type { MemoryTables } from "./memory-tables.js";
 
 /** Commands in a Map; ids are Snowflakes, so id order is creation order. */
@@ -67,6 +67,13 @@ export class MemoryCommandRepository implements CommandRepository {
       .filter((c) => c.status === "QUEUED")
       .sort((a, b) => compareIds(a.id, b.id))
       .map((c) => jsonClone(c));
+  }
+
+  async activeLoad(deviceId: string): Promise<CommandLoad> {
+    this.t.assertOpen();
+    const active = this.ofDevice(deviceId).filter((c) => ACTIVE_COMMAND_STATUSES.includes(c.status));
+    const bytes = active.reduce((sum, c) => sum + Buffer.byteLength(toJson(c.params)), 0);
+    return { count: active.length, bytes };
   }
 
   async listNonTerminal(): Promise<CommandRecord[]> {

@@ -1,6 +1,6 @@
-import { jsonClone } from "../json.js";
+import { jsonClone, toJson } from "../json.js";
 import { historyQuery, newestPerDevice } from "../status-model.js";
-import type { StatusHistoryQuery, StatusRecord, StatusRepository } from "../types.js";
+import type { StatusHistoryQuery, StatusPrunePolicy, StatusRecord, StatusRepository } from "../types.js";
 import type { MemoryTables } from "./memory-tables.js";
 
 /** Status history per device, kept sorted by ts; a second report with the same ts is a replay and is dropped. */
@@ -34,10 +34,11 @@ export class MemoryStatusRepository implements StatusRepository {
     return rows.slice(0, limit).map((r) => jsonClone(r));
   }
 
-  async prune(policy: { now: number; maxAgeMs?: number; maxRowsPerDevice?: number }): Promise<number> {
+  async prune(policy: StatusPrunePolicy): Promise<number> {
     this.t.assertOpen();
     let deleted = 0;
     for (const [deviceId, rows] of this.t.statusHistory) {
+      if (policy.deviceId !== undefined && deviceId !== policy.deviceId) continue;
       let kept = rows;
       if (policy.maxAgeMs !== undefined) {
         const cutoff = policy.now - policy.maxAgeMs;
@@ -46,6 +47,7 @@ export class MemoryStatusRepository implements StatusRepository {
       if (policy.maxRowsPerDevice !== undefined) {
         kept = kept.slice(Math.max(0, kept.length - Math.max(0, Math.floor(policy.maxRowsPerDevice))));
       }
+      if (policy.maxBytesPerDevice !== undefined) kept = newestWithin(kept, policy.maxBytesPerDevice);
       deleted += rows.length - kept.length;
       this.t.statusHistory.set(deviceId, kept);
     }
@@ -60,6 +62,18 @@ export class MemoryStatusRepository implements StatusRepository {
     }
     return rows;
   }
+}
+
+/** The newest rows (sorted by ts) whose data, as JSON text, adds up to at most `maxBytes`. */
+function newestWithin(rows: StatusRecord[], maxBytes: number): StatusRecord[] {
+  let total = 0;
+  let first = rows.length;
+  while (first > 0) {
+    total += Buffer.byteLength(toJson((rows[first - 1] as StatusRecord).data ?? {}));
+    if (total > maxBytes) break;
+    first--;
+  }
+  return rows.slice(first);
 }
 
 /** Binary insertion by ts; an equal ts is already stored (first report wins). */

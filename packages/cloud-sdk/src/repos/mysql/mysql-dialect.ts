@@ -25,12 +25,13 @@ export const MYSQL_DIALECT: Dialect = {
     `UPDATE devices d JOIN (${Array.from({ length: rows }, () => "SELECT ? AS id, ? AS ts").join(" UNION ALL ")}) t
      ON d.id = t.id SET d.last_seen_at = t.ts WHERE d.last_seen_at IS NULL OR d.last_seen_at < t.ts`,
   // The derived table is materialised first, which is what lets MySQL delete from the table it reads.
-  pruneStatusBeyond: `DELETE h FROM status_history h JOIN (
+  pruneStatusRanked: (rank, scoped) => `DELETE h FROM status_history h JOIN (
       SELECT device_id, ts FROM (
-        SELECT device_id, ts, ROW_NUMBER() OVER (PARTITION BY device_id ORDER BY ts DESC) AS rn
-        FROM status_history
+        SELECT device_id, ts, ${rank} AS rn
+        FROM status_history${scoped ? " WHERE device_id = ?" : ""}
       ) ranked WHERE rn > ?
     ) old ON h.device_id = old.device_id AND h.ts = old.ts`,
+  byteLength: (expr) => `LENGTH(${expr})`,
   updateReturning: false,
   isDuplicateKey: isDuplicateEntry,
   isMissingParent: isMissingReferencedRow,

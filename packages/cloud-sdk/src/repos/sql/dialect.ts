@@ -30,8 +30,14 @@ export interface Dialect {
   readonly keepNewestStatus: string;
   /** Moves devices.last_seen_at forward from `rows` (id, ts) pairs bound in order; never backwards. */
   touchLastSeen(rows: number): string;
-  /** Deletes status_history rows beyond the newest N per device; binds N. */
-  readonly pruneStatusBeyond: string;
+  /**
+   * Deletes the status_history rows whose `rank` — a window function over each device's rows
+   * (`PARTITION BY device_id ORDER BY ts DESC`) — exceeds a bound. When `scoped`, only one
+   * device's rows: binds its id first. Then binds the bound.
+   */
+  pruneStatusRanked(rank: string, scoped: boolean): string;
+  /** The length in bytes of a TEXT expression. */
+  byteLength(expr: string): string;
   /** Whether UPDATE … RETURNING exists (SQLite: yes; MySQL and MariaDB: no). */
   readonly updateReturning: boolean;
   /** The driver error of a duplicate primary or unique key. */

@@ -3,7 +3,7 @@ import { CloudErrorCode, ConflictError, NotFoundError } from "../../errors.js";
 import { applyCommandPatch, type CommandPatch } from "../command-model.js";
 import { parseId, requireId } from "../ids.js";
 import { afterId, pageLimit, toPage } from "../paging.js";
-import type { CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
+import type { CommandLoad, CommandQuery, CommandRecord, CommandRepository, Page } from "../types.js";
 import { placeholders } from "./batches.js";
 import { COMMAND_INSERT_COLUMNS as COLUMNS, commandAssignments, commandValues } from "./command-columns.js";
 import type { Dialect } from "./dialect.js";
@@ -105,6 +105,19 @@ export class SqlCommandRepository implements CommandRepository {
             )
           ).map(commandFromRow),
     );
+  }
+
+  async activeLoad(deviceId: string): Promise<CommandLoad> {
+    const device = parseId(deviceId);
+    return this.db.run(async (db) => {
+      if (device === undefined) return { count: 0, bytes: 0 };
+      const row = await db.get(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(${this.dialect.byteLength("params")}), 0) AS bytes FROM commands` +
+          ` WHERE device_id = ? AND status IN (${placeholders(ACTIVE_COMMAND_STATUSES.length)})`,
+        [device, ...ACTIVE_COMMAND_STATUSES],
+      );
+      return { count: Number(row?.["n"] ?? 0), bytes: Number(row?.["bytes"] ?? 0) };
+    });
   }
 
   async listNonTerminal(): Promise<CommandRecord[]> {

@@ -1,7 +1,7 @@
 import { compareIds, parseId } from "../ids.js";
 import { toJson } from "../json.js";
 import { historyQuery, newestPerDevice } from "../status-model.js";
-import type { StatusHistoryQuery, StatusRecord, StatusRepository } from "../types.js";
+import type { StatusHistoryQuery, StatusPrunePolicy, StatusRecord, StatusRepository } from "../types.js";
 import { chunks, valueRows } from "./batches.js";
 import type { Dialect } from "./dialect.js";
 import { existingDevices } from "./existing-devices.js";
@@ -67,18 +67,29 @@ export class SqlStatusRepository implements StatusRepository {
   }
 
   /** Each delete commits on its own: retention needs no atomicity, and short statements hold locks briefly. */
-  async prune(policy: { now: number; maxAgeMs?: number; maxRowsPerDevice?: number }): Promise<number> {
+  async prune(policy: StatusPrunePolicy): Promise<number> {
+    const device = policy.deviceId === undefined ? undefined : parseId(policy.deviceId);
+    if (policy.deviceId !== undefined && device === undefined) return this.db.run(async () => 0);
+    const scope: SqlParam[] = device === undefined ? [] : [device];
+    const window = "OVER (PARTITION BY device_id ORDER BY ts DESC)";
+    const ranked: Array<[string, number | undefined]> = [
+      [`ROW_NUMBER() ${window}`, policy.maxRowsPerDevice],
+      [`SUM(${this.dialect.byteLength("data")}) ${window}`, policy.maxBytesPerDevice],
+    ];
     return this.db.run(
       async (db) => {
         let deleted = 0;
         if (policy.maxAgeMs !== undefined) {
-          deleted += await db.write("DELETE FROM status_history WHERE ts < ?", [
-            policy.now - policy.maxAgeMs,
-          ]);
+          deleted += await db.write(
+            `DELETE FROM status_history WHERE ts < ?${device === undefined ? "" : " AND device_id = ?"}`,
+            [policy.now - policy.maxAgeMs, ...scope],
+          );
         }
-        if (policy.maxRowsPerDevice !== undefined) {
-          deleted += await db.write(this.dialect.pruneStatusBeyond, [
-            Math.max(0, Math.floor(policy.maxRowsPerDevice)),
+        for (const [rank, bound] of ranked) {
+          if (bound === undefined) continue;
+          deleted += await db.write(this.dialect.pruneStatusRanked(rank, device !== undefined), [
+            ...scope,
+            Math.max(0, Math.floor(bound)),
           ]);
         }
         return deleted;

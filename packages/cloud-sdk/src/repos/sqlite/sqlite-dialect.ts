@@ -27,12 +27,15 @@ export const SQLITE_DIALECT: Dialect = {
   touchLastSeen: (rows) =>
     `UPDATE devices SET last_seen_at = t.column2 FROM (VALUES ${valueRows(rows, 2)}) AS t
      WHERE devices.id = t.column1 AND (devices.last_seen_at IS NULL OR devices.last_seen_at < t.column2)`,
-  pruneStatusBeyond: `DELETE FROM status_history WHERE (device_id, ts) IN (
+  pruneStatusRanked: (rank, scoped) => `DELETE FROM status_history WHERE (device_id, ts) IN (
       SELECT device_id, ts FROM (
-        SELECT device_id, ts, row_number() OVER (PARTITION BY device_id ORDER BY ts DESC) AS rn
-        FROM status_history
+        SELECT device_id, ts, ${rank} AS rn
+        FROM status_history${scoped ? " WHERE device_id = ?" : ""}
       ) WHERE rn > ?
     )`,
+  // length() of TEXT counts characters; octet_length() (SQLite 3.43+) counts UTF-8 bytes
+  // without reading the value from its overflow pages.
+  byteLength: (expr) => `octet_length(${expr})`,
   updateReturning: true,
   isDuplicateKey: isUniqueViolation,
   isMissingParent: isForeignKeyViolation,

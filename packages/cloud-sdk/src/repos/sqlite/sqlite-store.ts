@@ -1,3 +1,4 @@
+import { closeSync, existsSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { SqlStore } from "../sql/sql-store.js";
 import type { Store } from "../types.js";
@@ -19,12 +20,27 @@ export async function createSqliteStore(options: SqliteStoreOptions): Promise<St
 }
 
 /**
+ * Creates a missing database file with mode 0600 before SQLite opens it: it holds bcrypt and
+ * token hashes, and SQLite gives its -wal and -shm files the database file's mode.
+ */
+function createPrivately(path: string): void {
+  if (path === ":memory:" || path === "" || path.startsWith("file:") || existsSync(path)) return;
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+  } catch (error) {
+    // Another worker created it first: it did so with this same mode.
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+}
+
+/**
  * The database under `createSqliteStore`: opened with the settings its SQL relies on (exact
  * 64-bit integers, WAL, foreign keys, the `ce_lower` function) and migrated.
  */
 export function openSqliteDb(options: SqliteStoreOptions): SqliteDb {
   let raw: Database.Database | undefined;
   try {
+    createPrivately(options.path);
     raw = new Database(options.path, { timeout: options.busyTimeoutMs ?? 5000 });
     // Ids exceed 2^53: every integer is read as a bigint and converted exactly (see sql/rows.ts).
     raw.defaultSafeIntegers(true);
