@@ -50,7 +50,10 @@ describe("fault: SIGTERM during a MySQL outage with --workers 2 (NATS)", () => {
 
     db.resume();
     const restarted = await rig.startServer();
-    expect(summed(rig, restarted, "journal replayed")).toEqual(journaled);
+    // Each worker logs its own replay as it starts: the second may log after the server listens.
+    await expect
+      .poll(() => summed(rig, restarted, "journal replayed"), { timeout: 30_000, interval: 100 })
+      .toEqual(journaled);
     await expectEverythingStored(rig, devices, seen, connects);
     console.log(`--workers 2: ${journals.join(", ")} held ${JSON.stringify(journaled)}`);
   }, 180_000);
