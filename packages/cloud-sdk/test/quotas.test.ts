@@ -131,7 +131,22 @@ describe("command queue quota", () => {
     expect(await cloud.options.store.commands.activeLoad(device.id)).toEqual({ count: 2, bytes: 802 });
   });
 
-  it("far below the quota a reading up to a second old is used; past half of it the store is read each time", async () => {
+  it("this node's commands leave the reading when they end: a busy device costs one read a minute", async () => {
+    const { cloud, clock } = await setup({ commands: { quota: { maxActive: 4 } } });
+    const { device } = await cloud.devices.register({ name: "offline" });
+    const reads = vi.spyOn(cloud.options.store.commands, "activeLoad");
+    const send = () => cloud.broker.send(device.id, "a", null, { ttlMs: 60_000 });
+    for (let round = 0; round < 5; round++) {
+      const sent = [await send(), await send()]; // 2 unfinished: at half the quota, never past it
+      for (const command of sent) await cloud.broker.cancel(command.id);
+    }
+    expect(reads).toHaveBeenCalledTimes(1); // counted up and down, never re-read
+    await clock.advance(60_000);
+    await send();
+    expect(reads).toHaveBeenCalledTimes(2); // the reading is a minute old: read again
+  });
+
+  it("far below the quota a recent reading is used; past half of it the store is read each time", async () => {
     const { cloud, clock } = await setup({ commands: { quota: { maxActive: 4 } } });
     const { device } = await cloud.devices.register({ name: "offline" });
     const reads = vi.spyOn(cloud.options.store.commands, "activeLoad");

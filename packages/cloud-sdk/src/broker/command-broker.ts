@@ -83,6 +83,7 @@ export class CommandBroker {
   private ended(command: CommandRecord): void {
     this.deadlines.track(command);
     this.watchers.settle(command);
+    this.quota.ended(command);
   }
 
   /** Restart recovery (see `recoverCommands`); call once at start-up. */
@@ -164,14 +165,15 @@ export class CommandBroker {
     if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
     if (device.disabled) throw new CloudError(CloudErrorCode.DEVICE_DISABLED, "the device is disabled", 409);
     const release = await this.quota.reserve(deviceId, Buffer.byteLength(toJson(params ?? null)));
+    let stored: CommandRecord | undefined;
     try {
       const { ttlMs, groupId } = options;
       const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
       onId?.(command.id);
-      // `return await`: resolving with a promise would cost a thenable job and two more ticks.
-      return await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
+      stored = await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
+      return stored;
     } finally {
-      release();
+      release(stored);
     }
   }
 

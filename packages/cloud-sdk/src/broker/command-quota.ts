@@ -1,5 +1,6 @@
+import { isTerminalStatus } from "@cloudedge/protocol";
 import { CloudError, CloudErrorCode } from "../errors.js";
-import type { CommandLoad, CommandRepository } from "../repos/types.js";
+import type { CommandLoad, CommandRecord, CommandRepository } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 
 /** The per-device bound on commands not yet finished (QUEUED, SENT, DELIVERED). */
@@ -20,8 +21,20 @@ export class QueueFullError extends CloudError {
   }
 }
 
-/** How long a reading of a device's stored load may stand in for a new one, far below the quota. */
-const READING_MS = 1_000;
+/**
+ * How long a reading of a device's stored load may stand in for a new one, far below the
+ * quota. Commands this node creates are added to it and removed once they end, so it stays
+ * exact for them; only commands of other nodes that end meanwhile leave it high (stricter),
+ * until the next reading.
+ */
+const READING_MS = 60_000;
+
+/** A device's load as last read from the store, kept current for this node's commands. */
+interface Reading extends CommandLoad {
+  at: number;
+  /** This node's commands counted since the reading, by id: their params bytes. */
+  mine: Map<string, number>;
+}
 
 /**
  * Admission of new commands against their device's quota. Commands being created on this
@@ -30,8 +43,8 @@ const READING_MS = 1_000;
  * cluster the bound may be passed by what nodes create at once.)
  *
  * The store is read for each command once a device is past half its quota. Below that, a
- * reading up to a second old (plus what this node created since) is used, so the hot RPC
- * path of a device with a few commands in flight does not pay a query per command.
+ * reading up to a minute old — plus this node's commands created since, less those that
+ * ended — is used, so the hot RPC path costs no query per command.
  */
 export class CommandQuota {
   readonly maxActive: number;
@@ -39,7 +52,9 @@ export class CommandQuota {
   /** Commands refused, for metrics. */
   refused = 0;
   private readonly pending = new Map<string, CommandLoad>();
-  private readonly readings = new Map<string, CommandLoad & { at: number }>();
+  private readonly readings = new Map<string, Reading>();
+  /** Commands (→ device) that ended while their device had reservations open: a result can beat the release. */
+  private readonly endedEarly = new Map<string, string>();
 
   constructor(
     private readonly commands: CommandRepository,
@@ -52,23 +67,28 @@ export class CommandQuota {
 
   /**
    * Reserves room for a command of `bytes` params; resolves with the release to call once
-   * it is stored (or failed), or rejects with QueueFullError.
+   * it is stored (with the command as stored) or failed (without), or rejects with
+   * QueueFullError.
    */
-  async reserve(deviceId: string, bytes: number): Promise<() => void> {
+  async reserve(deviceId: string, bytes: number): Promise<(stored?: CommandRecord) => void> {
     const pending = this.pending.get(deviceId) ?? { count: 0, bytes: 0 };
     pending.count += 1;
     pending.bytes += bytes;
     this.pending.set(deviceId, pending);
     let released = false;
-    const release = () => {
+    const release = (stored?: CommandRecord) => {
       if (released) return;
       released = true;
       pending.count -= 1;
       pending.bytes -= bytes;
       if (pending.count === 0) this.pending.delete(deviceId);
-      // Stored now (or failed, which only overcounts until the next reading).
+      const ended =
+        stored !== undefined && (isTerminalStatus(stored.status) || this.endedEarly.has(stored.id));
+      if (stored) this.endedEarly.delete(stored.id);
+      if (!this.pending.has(deviceId)) this.forgetEndedEarly(deviceId);
       const reading = this.readings.get(deviceId);
-      if (reading) {
+      if (reading && stored && !ended && !reading.mine.has(stored.id)) {
+        reading.mine.set(stored.id, bytes);
         reading.count += 1;
         reading.bytes += bytes;
       }
@@ -87,6 +107,23 @@ export class CommandQuota {
     return release;
   }
 
+  /** A command ended (on any node; called once or more): it no longer counts. */
+  ended(command: CommandRecord): void {
+    const reading = this.readings.get(command.deviceId);
+    const bytes = reading?.mine.get(command.id);
+    if (reading && bytes !== undefined) {
+      reading.mine.delete(command.id);
+      reading.count -= 1;
+      reading.bytes -= bytes;
+    } else if (this.pending.has(command.deviceId)) this.endedEarly.set(command.id, command.deviceId);
+  }
+
+  private forgetEndedEarly(deviceId: string): void {
+    if (this.endedEarly.size === 0) return;
+    // Rare (a result faster than the creator's continuation): the map is tiny, scan it.
+    for (const [id, device] of this.endedEarly) if (device === deviceId) this.endedEarly.delete(id);
+  }
+
   /** The device's stored load: a recent reading while far below the quota, else the store's. */
   private async storedLoad(deviceId: string, pending: CommandLoad): Promise<CommandLoad> {
     const now = this.clock.now();
@@ -102,7 +139,7 @@ export class CommandQuota {
     if (this.readings.size >= 10_000) {
       for (const [id, r] of this.readings) if (now - r.at >= READING_MS) this.readings.delete(id);
     }
-    this.readings.set(deviceId, { ...stored, at: now });
+    this.readings.set(deviceId, { ...stored, at: now, mine: new Map() });
     return stored;
   }
 }
