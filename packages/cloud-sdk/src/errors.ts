@@ -41,6 +41,13 @@ export const CloudErrorCode = {
   CLUSTER_UNAVAILABLE: "cluster_unavailable",
   DRIVER_MISSING: "driver_missing",
   SHUTTING_DOWN: "shutting_down",
+  INVALID_SELECTOR: "invalid_selector",
+  UNKNOWN_TARGET: "unknown_target",
+  EMPTY_TARGET_SET: "empty_target_set",
+  INVALID_ROLLOUT: "invalid_rollout",
+  JOB_NOT_FOUND: "job_not_found",
+  JOB_FINISHED: "job_finished",
+  JOB_NOT_PAUSED: "job_not_paused",
 } as const;
 export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];
 
