@@ -13,6 +13,7 @@ import type { CloudEvent, PresenceEvent } from "./events.js";
 import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+import { JobService } from "./jobs/job-service.js";
 import type { Store } from "./repos/types.js";
 import { StateService } from "./state/state-service.js";
 import { StatusIngest, type StatusIngestOptions } from "./status/status-ingest.js";
@@ -38,6 +39,8 @@ export interface CloudOptions {
   >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
   commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
+  /** The job engine: how often a driver re-reads its in-flight commands (lost events). Default 30 s. */
+  jobs?: { pollMs?: number };
   /** How long finished commands stay queryable. Default 30 days. */
   commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */
@@ -47,7 +50,7 @@ export interface CloudOptions {
 }
 
 /**
- * The cloud side composed: hub, broker, state, status, devices, groups and event log over
+ * The cloud side composed: hub, broker, jobs, state, status, devices, groups and event log over
  * one store and one cluster bus. `events` carries every CloudEvent of the cluster.
  */
 export class Cloud {
@@ -57,6 +60,8 @@ export class Cloud {
   readonly status: StatusIngest;
   readonly devices: DeviceService;
   readonly groups: GroupService;
+  /** Fleet jobs over the broker (src/jobs). */
+  readonly jobs: JobService;
   readonly eventLog: EventLogWriter;
   readonly bus: ClusterBus;
   readonly tokens: ResumeTokens;
@@ -117,6 +122,18 @@ export class Cloud {
       log,
       ...options.commands,
     });
+    this.jobs = new JobService({
+      store,
+      broker: this.broker,
+      bus: this.bus,
+      ids,
+      clock,
+      logger,
+      ...(options.commands?.defaultTimeoutMs !== undefined
+        ? { defaultTimeoutMs: options.commands.defaultTimeoutMs }
+        : {}),
+      ...options.jobs,
+    });
     this.state = new StateService({ store, hub: this.hub, bus: this.bus, clock, logger, log });
     this.status = new StatusIngest({ store, hub: this.hub, bus: this.bus, clock, logger, ...options.status });
 
@@ -147,7 +164,10 @@ export class Cloud {
     await this.authenticator.dummyHash; // made at the configured cost before the first login
     if (this.bus.presence.shared) await this.reconcilePresence();
     else await this.options.store.devices.markAllOffline(this.clock.now());
-    return this.broker.recover();
+    const recovered = await this.broker.recover();
+    // After the broker: a job's in-flight commands are where recovery left them.
+    await this.jobs.start();
+    return recovered;
   }
 
   /**
@@ -230,6 +250,7 @@ export class Cloud {
     this.clock.clearInterval(this.retentionTimer);
     // The bus may outlive this Cloud (the caller owns it): a closed Cloud takes no orphans.
     this.offOrphaned();
+    this.jobs.close();
     this.broker.close();
     this.state.close();
     await this.hub.close(options);

@@ -54,6 +54,7 @@ export {
   type DeviceView,
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
+export { type LabelRequirement, type LabelSelector, parseLabelSelector } from "./devices/label-selector.js";
 export {
   assertDocumentLimits,
   CloudError,
@@ -72,6 +73,8 @@ export {
   type CloudEvent,
   type CommandEvent,
   type DeviceDeletedEvent,
+  type JobEvent,
+  type JobExecutionEvent,
   PRESENCE_REASONS,
   type PresenceEvent,
   type PresenceReason,
@@ -92,6 +95,49 @@ export {
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";
 export { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+export {
+  currentRate,
+  neededSuccesses,
+  RatePacer,
+  REJECTION_CODES,
+  type Tripped,
+  trippedRule,
+  waveSizes,
+} from "./jobs/job-rules.js";
+export { JobRunner } from "./jobs/job-runner.js";
+export { JobService, type JobServiceOptions, type JobView } from "./jobs/job-service.js";
+export { assertTargets, resolveTargets, targetPages } from "./jobs/job-targets.js";
+export {
+  type AbortOn,
+  type AbortRule,
+  EXECUTION_STATUSES,
+  type ExecutionCounts,
+  type ExecutionPatch,
+  type ExecutionQuery,
+  type ExecutionStatus,
+  type ExponentialRollout,
+  emptyCounts,
+  IN_FLIGHT_STATUSES,
+  isFinishedExecution,
+  type Job,
+  type JobExecution,
+  type JobPatch,
+  type JobQuery,
+  type JobReason,
+  type JobRepository,
+  type JobSpec,
+  type JobStatus,
+  type JobTargets,
+  type Rollout,
+  type Wave,
+} from "./jobs/job-types.js";
+export {
+  DEFAULT_MAX_IN_FLIGHT,
+  InvalidRolloutError,
+  JOB_LIMITS,
+  type NewJobInput,
+  validateJobInput,
+} from "./jobs/job-validation.js";
 export * from "./repos/index.js";
 export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";
 export { StatusIngest, type StatusIngestOptions, type StatusRetention } from "./status/status-ingest.js";

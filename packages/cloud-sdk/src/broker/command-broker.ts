@@ -158,8 +158,8 @@ export class CommandBroker {
     const device = await this.options.store.devices.get(deviceId);
     if (!device) throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
     if (device.disabled) throw new CloudError(CloudErrorCode.DEVICE_DISABLED, "the device is disabled", 409);
-    const { ttlMs, groupId } = options;
-    const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
+    const { ttlMs, groupId, commandId } = options;
+    const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId, commandId });
     onId?.(command.id);
     // `return await`: resolving with a promise would cost a thenable job and two more ticks.
     return await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
@@ -243,7 +243,7 @@ export class CommandBroker {
   }
 
   /** Throws ValidationError / DocumentLimitError unless the command can be sent; its timeoutMs. */
-  private validate(method: string, params: unknown, options: SendOptions): number {
+  validate(method: string, params: unknown, options: SendOptions): number {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
     validateCommand(method, params, timeoutMs, options.ttlMs, {
       maxTimeoutMs: this.options.maxTimeoutMs ?? MAX_COMMAND_TIMEOUT_MS,
