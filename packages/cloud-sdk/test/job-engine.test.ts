@@ -101,3 +101,22 @@ describe("job engine: one execution per device, as commands", () => {
     expect(done).toMatchObject({ startedAt: clock.now(), counts: { SUCCEEDED: 2 } });
   });
 });
+
+describe("job engine: devices deleted mid-job", () => {
+  it("a deleted device's execution goes with it, pending or in flight, and the job still completes", async () => {
+    const { cloud, clock } = await clouds.make({ ...LONG_HEARTBEAT, jobs: { pollMs: 5_000 } });
+    const devices = await fleet(cloud, 4, (i) => (i === 0 ? "silent" : "succeed"));
+    const job = await cloud.jobs.create({
+      method: "system.ping",
+      targets: { deviceIds: devices.map((d) => d.id) },
+      rollout: { maxInFlight: 1 },
+    });
+    await settle(10);
+    expect((await cloud.jobs.get(job.id)).counts).toMatchObject({ SENT: 1, PENDING: 3 });
+    await cloud.devices.delete(devices[0]!.id); // in flight
+    await cloud.devices.delete(devices[3]!.id); // pending
+    await clock.advance(5_000);
+    const done = await untilJob(cloud, job.id, (j) => j.status === "COMPLETED");
+    expect(done.counts).toMatchObject({ SUCCEEDED: 2, SENT: 0, PENDING: 0 });
+  });
+});

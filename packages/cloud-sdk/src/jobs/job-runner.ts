@@ -241,6 +241,16 @@ export class JobRunner {
     this.pacer.refund(granted - page.items.length);
     await Promise.all(page.items.map((e) => this.dispatch(e)));
     if (page.items.length > 0) this.again = true;
+    else await this.recount(); // counted PENDING but none left: devices deleted meanwhile (their rows cascade)
+  }
+
+  /** The counts again from the store (after rows vanished with their deleted devices). */
+  private async recount(): Promise<void> {
+    const { jobs } = this.parts.store;
+    this.counts = await jobs.countExecutions(this.job.id);
+    if (this.job.waves) this.waveCounts = await jobs.countExecutions(this.job.id, this.job.wave);
+    if (this.counts.PENDING === 0) this.again = true;
+    else this.wakeAt(this.parts.clock.now() + 1_000);
   }
 
   /** Snapshot targets → PENDING executions, then the total (idempotent: a restart may run it again). */
@@ -327,9 +337,9 @@ export class JobRunner {
         isCloudError(error) &&
         (error.code === CloudErrorCode.DEVICE_DISABLED || error.code === CloudErrorCode.DEVICE_NOT_FOUND)
       )
-        await this.perDevice.run(tracked.deviceId, () =>
-          this.skip(commandId, tracked, error.code, error.message),
-        );
+        // Not through the per-device queue: without a command no event can race it, and the
+        // poll calls this from inside that queue.
+        await this.skip(commandId, tracked, error.code, error.message);
       else this.failed(error); // left QUEUED with its command id: the poll sends it again
     } finally {
       tracked.sending = false;
@@ -360,8 +370,19 @@ export class JobRunner {
       if (tracked.sending) continue;
       const command = await this.parts.store.commands.get(commandId);
       if (command) this.observe(command);
-      else if (tracked.status === "QUEUED") await this.send(commandId, tracked);
+      else await this.perDevice.run(tracked.deviceId, () => this.commandMissing(commandId, tracked));
     }
+  }
+
+  /** No such command: never sent (send it now, with its recorded id), or gone with its deleted device. */
+  private async commandMissing(commandId: string, tracked: Tracked): Promise<void> {
+    const execution = await this.parts.store.jobs.getExecution(this.job.id, tracked.deviceId);
+    if (execution?.status === "QUEUED" && execution.commandId === commandId)
+      return this.send(commandId, tracked);
+    if (execution && !isFinishedExecution(execution.status)) return;
+    this.inFlight.delete(commandId);
+    await this.recount();
+    this.kick();
   }
 
   /** Operator: stop dispatching (what is in flight goes on). */
