@@ -102,7 +102,9 @@ export {
   REJECTION_CODES,
   type Tripped,
   trippedRule,
+  type WaveStep,
   waveSizes,
+  waveStep,
 } from "./jobs/job-rules.js";
 export { JobRunner } from "./jobs/job-runner.js";
 export { JobService, type JobServiceOptions, type JobView } from "./jobs/job-service.js";

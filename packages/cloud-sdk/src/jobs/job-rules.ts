@@ -110,3 +110,44 @@ export class RatePacer {
     return Math.ceil(this.nextAt);
   }
 }
+
+/** What the current wave allows now (see `waveStep`). */
+export type WaveStep =
+  | { kind: "dispatch"; count: number }
+  | { kind: "soak"; from: number; until: number }
+  | { kind: "next" }
+  | {
+      kind: "pause";
+      reason: { type: "wave_threshold"; wave: number; size: number; succeeded: number; needed: number };
+    };
+
+/**
+ * The current wave's next step: dispatch its undispatched rest until its success threshold is
+ * reached (`count` 0: wait for outcomes); then, once all of it is dispatched, soak (`soakUntil`
+ * null: the soak starts now) and go on to the next wave. The last wave just dispatches its rest.
+ * A wave that can no longer reach its threshold pauses the job.
+ */
+export function waveStep(
+  waves: readonly Wave[],
+  index: number,
+  total: number,
+  counts: ExecutionCounts,
+  soakUntil: number | null,
+  now: number,
+): WaveStep {
+  const wave = waves[index];
+  if (!wave) return { kind: "dispatch", count: Number.MAX_SAFE_INTEGER }; // past the last (an operator resumed)
+  const size = waveSizes(waves, total)[index] ?? 0;
+  const dispatched = Object.values(counts).reduce((a, b) => a + b, 0);
+  const rest = size - dispatched;
+  const needed = neededSuccesses(wave, size, counts.SKIPPED);
+  const succeeded = counts.SUCCEEDED;
+  if (succeeded >= needed) {
+    if (rest > 0 || index === waves.length - 1) return { kind: "dispatch", count: rest };
+    const until = soakUntil ?? now + wave.soakMs;
+    return now < until ? { kind: "soak", from: now, until } : { kind: "next" };
+  }
+  if (succeeded + counts.QUEUED + counts.SENT + counts.DELIVERED + rest < needed)
+    return { kind: "pause", reason: { type: "wave_threshold", wave: index, size, succeeded, needed } };
+  return { kind: "dispatch", count: rest };
+}
