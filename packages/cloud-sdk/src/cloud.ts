@@ -9,7 +9,7 @@ import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
 import { AuthFailureLog } from "./event-log/auth-failure-log.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
-import type { CloudEvent, PresenceEvent } from "./events.js";
+import type { CloudEvent, DeviceChangedEvent, PresenceEvent } from "./events.js";
 import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
@@ -108,9 +108,20 @@ export class Cloud {
       ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
       latestStatus: (deviceId) => this.status.latest(deviceId),
       heldHere: (deviceId) => this.hub.session(deviceId) !== undefined,
-      log: (deviceId, kind, data) => this.eventLog.append(deviceId, kind, null, data ?? null),
+      log: (deviceId, kind, data) => {
+        this.eventLog.append(deviceId, kind, null, data ?? null);
+        const relabelled =
+          kind === "updated" && (data?.["fields"] as string[] | undefined)?.includes("labels");
+        if (kind === "registered" || relabelled)
+          this.deviceChanged({ deviceId, change: kind === "registered" ? "registered" : "relabelled" });
+      },
     });
-    this.groups = new GroupService({ groups: store.groups, ids, clock });
+    this.groups = new GroupService({
+      groups: store.groups,
+      ids,
+      clock,
+      onJoined: (groupId, deviceId) => this.deviceChanged({ deviceId, change: "joined_group", groupId }),
+    });
     const log = this.eventLog.append.bind(this.eventLog);
     this.broker = new CommandBroker({
       store,
@@ -157,6 +168,11 @@ export class Cloud {
       void store.events.prune(clock.now() - retentionMs).catch(() => {});
       void store.commands.deleteFinishedBefore(clock.now() - commandRetentionMs).catch(() => {});
     }, 600_000);
+  }
+
+  /** Tells every node's job engine that a device may have come to match a job's targets. */
+  private deviceChanged(change: Omit<DeviceChangedEvent, "type" | "at">): void {
+    void this.bus.publish({ type: "device_changed", at: this.clock.now(), ...change }).catch(() => {});
   }
 
   /** Recovers commands left non-terminal by a previous run; call once at start-up. */

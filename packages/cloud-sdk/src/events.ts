@@ -66,6 +66,19 @@ export interface DeviceDeletedEvent {
   at: number;
 }
 
+/**
+ * A device may have come to match a job's targets (internal, like `device_deleted`): it was
+ * registered, its labels changed, or it joined a group. Continuous jobs add it.
+ */
+export interface DeviceChangedEvent {
+  type: "device_changed";
+  deviceId: string;
+  at: number;
+  change: "registered" | "relabelled" | "joined_group";
+  /** The group it joined (`joined_group`). */
+  groupId?: string;
+}
+
 /** A job changed: its status, wave, total or reason (not on every execution: see `job.execution`). */
 export interface JobEvent {
   type: "job";
@@ -96,5 +109,6 @@ export type CloudEvent =
   | StateEvent
   | CommandEvent
   | DeviceDeletedEvent
+  | DeviceChangedEvent
   | JobEvent
   | JobExecutionEvent;

@@ -72,6 +72,7 @@ export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-write
 export {
   type CloudEvent,
   type CommandEvent,
+  type DeviceChangedEvent,
   type DeviceDeletedEvent,
   type JobEvent,
   type JobExecutionEvent,

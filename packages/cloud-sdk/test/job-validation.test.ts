@@ -123,8 +123,8 @@ describe("job validation: bad input is a 400 with a stable code and the field; n
       "rollout.maxInFlight",
     ],
     [
-      "targetSelection continuous (not supported yet)",
-      ({ device }) => ({ targets: { deviceIds: [device] }, targetSelection: "continuous" }),
+      "an unknown targetSelection",
+      ({ device }) => ({ targets: { deviceIds: [device] }, targetSelection: "sometimes" as never }),
       "validation_failed",
       "targetSelection",
     ],

@@ -31,7 +31,7 @@ export function parseLabelSelector(source: string, field = "selector"): LabelSel
   if (source.length > MAX_SELECTOR_LENGTH) fail(`longer than ${MAX_SELECTOR_LENGTH} characters`);
   const requirements = splitTopLevel(source, fail)
     .map((part) => part.trim())
-    .map((part, index, all) => {
+    .map((part, _index, all) => {
       if (part === "") return all.length === 1 ? undefined : fail("empty requirement");
       return parseRequirement(part, fail);
     })

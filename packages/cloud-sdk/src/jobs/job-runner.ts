@@ -11,7 +11,7 @@ import type { Logger } from "../util/logger.js";
 import { ExecutionBook, type Tracked } from "./execution-book.js";
 import { JobLedger } from "./job-ledger.js";
 import { currentRate, RatePacer, trippedRule, waveStep } from "./job-rules.js";
-import { resolveTargets } from "./job-targets.js";
+import { resolveTargets, targetsDevice } from "./job-targets.js";
 import {
   type ExecutionCounts,
   type ExecutionPatch,
@@ -184,6 +184,7 @@ export class JobRunner {
     if (this.job.total === null) await this.resolve();
     const { counts, inFlight } = this.book;
     if (counts.PENDING === 0 && inFlight.size === 0) {
+      if (this.job.targetSelection === "continuous") return; // waits for devices to come; ends by cancel
       await this.ledger.move("complete", { finishedAt: now });
       return this.retireIfIdle();
     }
@@ -306,6 +307,28 @@ export class JobRunner {
     if (execution && !isFinishedExecution(execution.status)) return;
     this.book.inFlight.delete(commandId);
     await this.recount();
+    this.kick();
+  }
+
+  /**
+   * Continuous selection: a device registered, relabelled or added to `groupId` gets an
+   * execution if it now matches the targets (once: the store keeps one per device).
+   */
+  consider(deviceId: string, groupId?: string): void {
+    const { targetSelection, status, total } = this.job;
+    // Before resolution the snapshot picks it up anyway.
+    if (targetSelection !== "continuous" || jobMachine.isTerminal(status) || total === null) return;
+    void this.perDevice.run(deviceId, () => this.add(deviceId, groupId)).catch((error) => this.failed(error));
+  }
+
+  private async add(deviceId: string, groupId: string | undefined): Promise<void> {
+    const { store, clock } = this.parts;
+    if (!(await targetsDevice(store, this.job.targets, deviceId, groupId))) return;
+    if (await store.jobs.getExecution(this.job.id, deviceId)) return;
+    await store.jobs.addExecutions(this.job.id, [deviceId], clock.now());
+    if (!(await store.jobs.getExecution(this.job.id, deviceId))) return; // deleted meanwhile
+    this.book.counts.PENDING += 1;
+    await this.ledger.patch({ total: (this.job.total ?? 0) + 1 });
     this.kick();
   }
 

@@ -44,8 +44,9 @@ export class JobService {
     this.logger = options.logger ?? silentLogger;
     // Every command change of the cluster: each runner picks its own executions' commands.
     this.unsubscribe = options.bus.subscribe((event) => {
-      if (event.type !== "command") return;
-      for (const runner of this.runners.values()) runner.observe(event.command);
+      if (event.type === "command") for (const runner of this.runners.values()) runner.observe(event.command);
+      else if (event.type === "device_changed")
+        for (const runner of this.runners.values()) runner.consider(event.deviceId, event.groupId);
     });
   }
 

@@ -86,3 +86,27 @@ export async function resolveTargets(
   for await (const page of targetPages(store, targets))
     if (page.length > 0) await store.jobs.addExecutions(jobId, page, now);
 }
+
+/**
+ * Whether the targets name this device now: by id, as a member of a target group (`groupId`:
+ * the group it just joined, else every target group is asked), or by the selector on its labels.
+ */
+export async function targetsDevice(
+  store: Store,
+  targets: JobTargets,
+  deviceId: string,
+  groupId?: string,
+): Promise<boolean> {
+  if (targets.deviceIds.includes(deviceId)) return true;
+  if (groupId !== undefined && targets.groupIds.includes(groupId)) return true;
+  const device = await store.devices.get(deviceId);
+  if (!device) return false;
+  if (
+    targets.selector !== null &&
+    parseLabelSelector(targets.selector, "targets.selector").matches(device.labels)
+  )
+    return true;
+  if (groupId !== undefined || targets.groupIds.length === 0) return false;
+  const groups = (await store.groups.groupIdsOf([deviceId])).get(deviceId) ?? [];
+  return groups.some((g) => targets.groupIds.includes(g));
+}

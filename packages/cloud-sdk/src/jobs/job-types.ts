@@ -87,8 +87,12 @@ export interface JobSpec {
   method: string;
   params: unknown;
   targets: JobTargets;
-  /** Only `snapshot` today: targets are resolved once, when the job starts. */
-  targetSelection: "snapshot";
+  /**
+   * `snapshot`: targets are resolved once, when the job starts. `continuous`: devices that
+   * later come to match (registered, relabelled, joined a target group) are added while the
+   * job runs, and the job stays IN_PROGRESS until canceled.
+   */
+  targetSelection: "snapshot" | "continuous";
   rollout: Rollout;
   /** null: one rollout over every target. */
   waves: Wave[] | null;

@@ -65,8 +65,9 @@ export function validateJobInput(input: NewJobInput, defaultTimeoutMs: number): 
     shape.push({ path: "method", message: "must be a non-empty string" });
   if (typeof name !== "string" || name.length > JOB_LIMITS.name)
     shape.push({ path: "name", message: `must be a string of at most ${JOB_LIMITS.name} characters` });
-  if (input.targetSelection !== undefined && input.targetSelection !== "snapshot")
-    shape.push({ path: "targetSelection", message: "only 'snapshot' is supported" });
+  const selection = input.targetSelection ?? "snapshot";
+  if (selection !== "snapshot" && selection !== "continuous")
+    shape.push({ path: "targetSelection", message: "must be 'snapshot' or 'continuous'" });
   const targets = validateTargets(input.targets, shape);
   for (const key of ["executionTimeoutMs", "ttlMs", "scheduledAt"] as const) {
     const value = input[key];
@@ -85,7 +86,7 @@ export function validateJobInput(input: NewJobInput, defaultTimeoutMs: number): 
     method: input.method,
     params: input.params ?? null,
     targets,
-    targetSelection: "snapshot",
+    targetSelection: selection,
     rollout,
     waves,
     abort,
