@@ -253,7 +253,9 @@ export class JobRunner {
       this.book.inFlight.delete(commandId);
       return;
     }
-    await this.send(commandId, tracked);
+    // Not awaited: the next page is listed once the claims are stored, so a slow delivery
+    // (a holder across the cluster) never holds up the dispatch of the others.
+    void this.send(commandId, tracked).catch((error) => this.failed(error));
   }
 
   private async send(commandId: string, tracked: Tracked): Promise<void> {
