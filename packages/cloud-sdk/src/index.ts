@@ -96,6 +96,7 @@ export {
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";
 export { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+export { type JobLeases, localJobLeases } from "./jobs/job-leases.js";
 export {
   currentRate,
   neededSuccesses,

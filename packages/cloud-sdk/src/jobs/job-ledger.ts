@@ -15,6 +15,7 @@ export class JobLedger {
     private readonly store: Store,
     private readonly clock: Clock,
     private readonly publish: (event: CloudEvent) => void,
+    /** The counts a `job` event carries (the driver's live ones, or the store's). */
     private readonly counts: () => ExecutionCounts,
   ) {}
 

@@ -57,6 +57,8 @@ export class JobRunner {
   private pumping = false;
   private again = false;
   private closed = false;
+  /** The end of the job was settled (settleEnd ran). */
+  private ended = false;
 
   constructor(
     job: Job,
@@ -143,7 +145,7 @@ export class JobRunner {
     const { status, abort } = this.job;
     if (status === "IN_PROGRESS" || status === "PAUSED") {
       const tripped = trippedRule(abort, this.book.counts, this.book.rejected);
-      if (tripped) await this.end("abort", { type: "abort_rule", ...tripped }, false);
+      if (tripped) await this.abort({ type: "abort_rule", ...tripped });
     }
     this.kick();
   }
@@ -179,7 +181,10 @@ export class JobRunner {
       if ((this.job.scheduledAt ?? 0) > now) return this.wakeAt(this.job.scheduledAt as number);
       await this.ledger.move("start", { startedAt: now });
     }
-    if (jobMachine.isTerminal(this.job.status)) return this.retireIfIdle();
+    if (jobMachine.isTerminal(this.job.status)) {
+      await this.settleEnd();
+      return this.retireIfIdle();
+    }
     if (this.job.status !== "IN_PROGRESS") return;
     if (this.job.total === null) await this.resolve();
     const { counts, inFlight } = this.book;
@@ -334,37 +339,45 @@ export class JobRunner {
     this.kick();
   }
 
-  /** Operator: stop dispatching (what is in flight goes on). */
-  async pause(): Promise<void> {
-    await this.ledger.move("pause", { reason: { type: "operator", action: "pause" } });
+  /**
+   * The stored record changed elsewhere (an operator action on any node): adopt it. A
+   * resume that advanced the wave starts the new wave's counts; an end is settled by `step`.
+   */
+  async refresh(stored: Job): Promise<void> {
+    const before = this.job;
+    if (
+      stored.updatedAt < before.updatedAt ||
+      (stored.status === before.status && stored.wave === before.wave)
+    )
+      return;
+    this.ledger.job = stored;
+    if (stored.wave !== before.wave) this.book.nextWave();
+    if (jobMachine.isTerminal(stored.status)) await this.settleEnd();
+    this.kick();
   }
 
-  /** Operator: dispatch again; a job a wave paused goes on with the next wave. */
-  async resume(): Promise<void> {
-    const advance = this.job.reason?.type === "wave_threshold";
-    const started = this.job.startedAt === null ? { startedAt: this.parts.clock.now() } : {};
-    if (await this.ledger.move("resume", { reason: null, ...started })) {
-      if (advance) await this.nextWave();
-      this.kick();
-    }
-  }
-
-  /** Operator: end the job CANCELED; `force` also cancels executions already sent (their results are ignored). */
-  async cancel(force: boolean): Promise<void> {
-    await this.end("cancel", { type: "operator", action: "cancel", ...(force ? { force } : {}) }, force);
+  /** An abort rule tripped: the job ends ABORTED and its PENDING executions CANCELED. */
+  private async abort(reason: JobReason): Promise<void> {
+    const now = this.parts.clock.now();
+    if (!(await this.ledger.move("abort", { reason, finishedAt: now }))) return;
+    const canceled = await this.parts.store.jobs.cancelExecutions(this.job.id, ["PENDING"], now);
+    this.book.counts.PENDING -= canceled;
+    this.book.counts.CANCELED += canceled;
+    await this.settleEnd();
   }
 
   /**
-   * Ends the job (cancel, abort): PENDING executions CANCELED in one write, QUEUED commands
-   * canceled through the broker (their events cancel the executions), and with `force` the
-   * sent ones CANCELED at once.
+   * Once per runner, when the job has ended (aborted here, or canceled by an operator on any
+   * node): counts re-read (PENDING went CANCELED in the store), QUEUED commands canceled
+   * through the broker (their events cancel the executions), and after a forced cancel the
+   * sent ones CANCELED at once (their results are ignored).
    */
-  private async end(event: "cancel" | "abort", reason: JobReason, force: boolean): Promise<void> {
-    const now = this.parts.clock.now();
-    if (!(await this.ledger.move(event, { reason, finishedAt: now }))) return;
-    const canceled = await this.parts.store.jobs.cancelExecutions(this.job.id, ["PENDING"], now);
-    this.book.counts.CANCELED += canceled;
-    this.book.counts.PENDING -= canceled;
+  private async settleEnd(): Promise<void> {
+    if (this.ended) return;
+    this.ended = true;
+    await this.book.recount(this.job);
+    const { reason } = this.job;
+    const force = reason?.type === "operator" && reason.force === true;
     for (const [commandId, tracked] of [...this.book.inFlight]) {
       if (tracked.status === "QUEUED") await this.parts.broker.cancel(commandId).catch(() => undefined);
       else if (force && SENT_STATUSES.includes(tracked.status))

@@ -6,9 +6,19 @@ import type { Page, PageQuery, Store } from "../repos/types.js";
 import { type Clock, systemClock } from "../util/clock.js";
 import type { IdGenerator } from "../util/ids.js";
 import { type Logger, silentLogger } from "../util/logger.js";
+import { jobControl } from "./job-control.js";
+import { type JobLeases, localJobLeases } from "./job-leases.js";
+import { JobLedger } from "./job-ledger.js";
 import { JobRunner } from "./job-runner.js";
 import { assertTargets } from "./job-targets.js";
-import type { ExecutionCounts, ExecutionQuery, Job, JobExecution, JobQuery } from "./job-types.js";
+import {
+  type ExecutionCounts,
+  type ExecutionQuery,
+  emptyCounts,
+  type Job,
+  type JobExecution,
+  type JobQuery,
+} from "./job-types.js";
 import { type NewJobInput, validateJobInput } from "./job-validation.js";
 
 export interface JobServiceOptions {
@@ -22,6 +32,12 @@ export interface JobServiceOptions {
   defaultTimeoutMs?: number;
   /** How often a driver re-reads its in-flight commands from the store (lost events). Default 30 s. */
   pollMs?: number;
+  /**
+   * Which node drives each job. Default `localJobLeases` (this process drives every job); in
+   * a cluster `await natsBus.jobLeases()`, so one node drives a job and another takes over
+   * once that node's lease lapsed.
+   */
+  leases?: JobLeases;
 }
 
 /** A job with its live counts per execution status. */
@@ -29,30 +45,61 @@ export type JobView = Job & { counts: ExecutionCounts };
 
 /**
  * Fleet jobs (shared/DESIGN.md, Jobs): one operation over many devices, one execution per
- * device, each execution a command of the CommandBroker. This node drives every unfinished
- * job of the store (`start` resumes them after a restart); a driver holds O(maxInFlight).
+ * device, each execution a command of the CommandBroker. This node drives the unfinished jobs
+ * whose lease it holds (`start` resumes them after a restart; with finite leases it renews
+ * them and takes over lapsed ones every ttl/3); a driver holds O(maxInFlight). Operator
+ * actions are store first, so any node takes them and the driver follows.
  */
 export class JobService {
   private readonly runners = new Map<string, JobRunner>();
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly unsubscribe: () => void;
+  private readonly leases: JobLeases;
+  private leaseTimer: unknown;
   private closed = false;
 
   constructor(private readonly options: JobServiceOptions) {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     // Every command change of the cluster: each runner picks its own executions' commands.
+    this.leases = options.leases ?? localJobLeases;
     this.unsubscribe = options.bus.subscribe((event) => {
       if (event.type === "command") for (const runner of this.runners.values()) runner.observe(event.command);
       else if (event.type === "device_changed")
         for (const runner of this.runners.values()) runner.consider(event.deviceId, event.groupId);
+      else if (event.type === "job")
+        void this.runners
+          .get(event.jobId)
+          ?.refresh(event.job)
+          .catch(() => {});
     });
   }
 
   /** Resumes every unfinished job of the store; call once at start-up, after the broker recovered. */
   async start(): Promise<void> {
-    for (const job of await this.options.store.jobs.listUnfinished()) await this.drive(job);
+    await this.adoptUnfinished();
+    const { ttlMs } = this.leases;
+    if (Number.isFinite(ttlMs))
+      this.leaseTimer = this.clock.setInterval(
+        () => void this.renew().catch(() => {}),
+        Math.max(50, ttlMs / 3),
+      );
+  }
+
+  /** Drives every unfinished job no node holds (a lapsed lease: its driver died). */
+  private async adoptUnfinished(): Promise<void> {
+    for (const job of await this.options.store.jobs.listUnfinished()) if (!this.closed) await this.drive(job);
+  }
+
+  /** Renews this node's leases (a lost one stops its runner), then adopts jobs whose driver died. */
+  private async renew(): Promise<void> {
+    for (const [jobId, runner] of [...this.runners]) {
+      if (await this.leases.acquire(jobId).catch(() => false)) continue;
+      runner.close(); // another node took it over (we stalled past the ttl)
+      this.runners.delete(jobId);
+    }
+    await this.adoptUnfinished();
   }
 
   /**
@@ -118,7 +165,7 @@ export class JobService {
   /** Stops dispatching (in-flight executions go on); a paused job stays so. 409 job_finished once it ended. */
   async pause(id: string): Promise<JobView> {
     const job = this.unfinished(await this.find(id));
-    if (job.status !== "PAUSED") await (await this.runner(job)).pause();
+    if (job.status !== "PAUSED") await this.control(job, (ledger) => jobControl.pause(ledger));
     return this.get(id);
   }
 
@@ -127,7 +174,7 @@ export class JobService {
     const job = this.unfinished(await this.find(id));
     if (job.status !== "PAUSED")
       throw new CloudError(CloudErrorCode.JOB_NOT_PAUSED, "the job is not paused", 409);
-    await (await this.runner(job)).resume();
+    await this.control(job, (ledger) => jobControl.resume(ledger, this.clock.now()));
     return this.get(id);
   }
 
@@ -137,15 +184,45 @@ export class JobService {
    */
   async cancel(id: string, options: { force?: boolean } = {}): Promise<JobView> {
     const job = this.unfinished(await this.find(id));
-    await (await this.runner(job)).cancel(options.force === true);
+    const { store } = this.options;
+    await this.control(job, (ledger) =>
+      jobControl.cancel(ledger, store, options.force === true, this.clock.now()),
+    );
     return this.get(id);
+  }
+
+  /**
+   * Applies an operator action to the stored job (any node may), announces it, and hands the
+   * new record to this node's driver; the driver on another node gets it from the `job` event.
+   * The status moved meanwhile: answered for its new status.
+   */
+  private async control(job: Job, action: (ledger: JobLedger) => Promise<boolean>): Promise<void> {
+    const { store, bus } = this.options;
+    // Announced once the whole action is stored (a cancel's PENDING executions too), so a
+    // driver that follows the event recounts what the store says afterwards.
+    const ledger = new JobLedger(job, store, this.clock, () => {}, emptyCounts);
+    if (!(await action(ledger))) {
+      this.unfinished(ledger.job); // ended meanwhile: 409 job_finished
+      return;
+    }
+    const runner = this.runners.get(job.id);
+    if (runner) await runner.refresh(ledger.job);
+    const counts = runner ? { ...runner.counts } : await store.jobs.countExecutions(job.id);
+    const at = ledger.job.updatedAt;
+    await bus.publish({ type: "job", jobId: job.id, at, job: ledger.job, counts }).catch(() => {});
+    if (!runner) await this.drive(ledger.job); // nobody drives it here: take it, if no one holds its lease
   }
 
   /** Stops driving (timers); jobs stay in the store and resume with the next `start`. */
   close(): void {
     this.closed = true;
     this.unsubscribe();
-    for (const runner of this.runners.values()) runner.close();
+    if (this.leaseTimer !== undefined) this.clock.clearInterval(this.leaseTimer);
+    for (const [jobId, runner] of this.runners) {
+      runner.close();
+      // Given up at once, so another node takes over without waiting for the lease to lapse.
+      void this.leases.release(jobId).catch(() => {});
+    }
     this.runners.clear();
   }
 
@@ -169,15 +246,16 @@ export class JobService {
     return { ...job, counts: await this.options.store.jobs.countExecutions(job.id) };
   }
 
-  private async runner(job: Job): Promise<JobRunner> {
-    return this.runners.get(job.id) ?? (await this.drive(job));
-  }
-
-  private async drive(job: Job): Promise<JobRunner> {
+  /** Drives the job here if this node gets its lease; undefined when another node holds it. */
+  private async drive(job: Job): Promise<JobRunner | undefined> {
     const existing = this.runners.get(job.id);
-    if (existing) return existing;
+    if (existing || this.closed) return existing;
+    if (!(await this.leases.acquire(job.id))) return undefined;
+    if (this.runners.has(job.id)) return this.runners.get(job.id);
     const { store, broker, ids, bus } = this.options;
-    const runner = new JobRunner(job, {
+    // Re-read under the lease: the previous driver may have moved it since it was listed.
+    const current = (await store.jobs.get(job.id)) ?? job;
+    const runner = new JobRunner(current, {
       store,
       broker,
       ids,
@@ -186,10 +264,11 @@ export class JobService {
       publish: (event) => void bus.publish(event).catch(() => {}),
       pollMs: this.options.pollMs ?? 30_000,
       done: (jobId) => {
-        if (this.runners.get(jobId) === runner) this.runners.delete(jobId);
+        if (this.runners.get(jobId) !== runner) return;
+        this.runners.delete(jobId);
+        void this.leases.release(jobId).catch(() => {});
       },
     });
-    if (this.closed) return runner;
     this.runners.set(job.id, runner);
     await runner.open();
     return runner;
