@@ -13,7 +13,7 @@ import type { CloudEvent, DeviceChangedEvent, PresenceEvent } from "./events.js"
 import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
-import { JobService } from "./jobs/job-service.js";
+import { JobService, type JobServiceOptions } from "./jobs/job-service.js";
 import type { Store } from "./repos/types.js";
 import { StateService } from "./state/state-service.js";
 import { StatusIngest, type StatusIngestOptions } from "./status/status-ingest.js";
@@ -39,8 +39,11 @@ export interface CloudOptions {
   >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention">;
   commands?: { defaultTimeoutMs?: number; sweepMs?: number; scanMs?: number };
-  /** The job engine: how often a driver re-reads its in-flight commands (lost events). Default 30 s. */
-  jobs?: { pollMs?: number };
+  /**
+   * The job engine: how often a driver re-reads its in-flight commands (lost events; default
+   * 30 s) and which node drives each job (`leases`; in a cluster `await natsBus.jobLeases()`).
+   */
+  jobs?: Pick<JobServiceOptions, "pollMs" | "leases">;
   /** How long finished commands stay queryable. Default 30 days. */
   commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */

@@ -254,6 +254,16 @@ export class CommandBroker {
     return timeoutMs;
   }
 
+  /**
+   * Asks whichever node holds the device to send it its QUEUED commands now: for a command
+   * whose creator died before its delivery request reached the holder (the job engine asks
+   * this for executions left QUEUED a poll period). Resolves false when no node holds the device.
+   */
+  async redeliver(deviceId: string): Promise<boolean> {
+    const reply = await this.link.deliver(deviceId).catch(() => "no_responders" as const);
+    return reply !== "no_responders";
+  }
+
   /** Deadlines of sent commands and TTLs of queued ones, for everything this node tracks. */
   sweep(): Promise<void> {
     return this.deadlines.sweep();

@@ -301,8 +301,12 @@ export class JobRunner {
     for (const [commandId, tracked] of [...this.book.inFlight]) {
       if (tracked.sending) continue;
       const command = await this.parts.store.commands.get(commandId);
-      if (command) this.observe(command);
-      else await this.perDevice.run(tracked.deviceId, () => this.commandMissing(commandId, tracked));
+      if (!command) await this.perDevice.run(tracked.deviceId, () => this.commandMissing(commandId, tracked));
+      else if (command.status === "QUEUED" && this.parts.clock.now() - command.updatedAt >= this.parts.pollMs)
+        // Queued for a poll period: if the device is online, its delivery request was lost
+        // (its creator died before it reached the device's node): ask that node again.
+        await this.parts.broker.redeliver(tracked.deviceId);
+      else this.observe(command);
     }
   }
 
