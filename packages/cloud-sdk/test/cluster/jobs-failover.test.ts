@@ -34,6 +34,44 @@ describe("job leases: failover to another node (real NATS)", () => {
     await nats?.drop();
   });
 
+  it("an operator action on the node that does not drive the job: the driver follows it", async () => {
+    const [driver, standby] = nodes as [ClusterNode, ClusterNode];
+    const agents: WsAgent[] = [];
+    for (let i = 0; i < 6; i++) {
+      const { device, secret } = await standby.cloud.devices.register({ name: `op-${i}` });
+      const agent = new WsAgent(device.id, secret, () => [standby.url]);
+      await agent.connect(0);
+      agents.push(agent);
+    }
+    const job = await driver.cloud.jobs.create({
+      method: "system.ping",
+      targets: { deviceIds: agents.map((a) => a.deviceId) },
+      rollout: { maxPerMinute: 300, maxInFlight: 1 },
+    });
+    await until(async () => (await store.jobs.countExecutions(job.id)).SUCCEEDED >= 1, "one execution done");
+    expect((await standby.cloud.jobs.pause(job.id)).status).toBe("PAUSED");
+    const atPause = await store.jobs.countExecutions(job.id);
+    await new Promise((resolve) => setTimeout(resolve, 600)); // three rate slots: none is used
+    const later = await store.jobs.countExecutions(job.id);
+    expect(later.PENDING).toBe(atPause.PENDING);
+    await standby.cloud.jobs.resume(job.id);
+    await until(
+      async () => (await store.jobs.countExecutions(job.id)).PENDING < atPause.PENDING,
+      "dispatching again",
+    );
+    const canceled = await standby.cloud.jobs.cancel(job.id);
+    expect(canceled.status).toBe("CANCELED");
+    const final = await until(async () => {
+      const c = await store.jobs.countExecutions(job.id);
+      return c.PENDING + c.QUEUED + c.SENT + c.DELIVERED === 0 && c;
+    }, "every execution ended");
+    expect(final.CANCELED).toBeGreaterThan(0);
+    expect(final.SUCCEEDED + final.CANCELED).toBe(6);
+    // The driver saw the end and let the job go.
+    await until(async () => (await driver.cloud.jobs.get(job.id)).status === "CANCELED", "driver follows");
+    for (const agent of agents) await agent.stop();
+  }, 30_000);
+
   it("kill the driving node mid-job: the other finishes it, every device ran it exactly once", async () => {
     const [driver, standby] = nodes as [ClusterNode, ClusterNode];
     // The devices (heartbeating agents) are on the standby node: the driver's commands reach them through NATS.
