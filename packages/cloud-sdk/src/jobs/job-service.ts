@@ -251,10 +251,12 @@ export class JobService {
     const existing = this.runners.get(job.id);
     if (existing || this.closed) return existing;
     if (!(await this.leases.acquire(job.id))) return undefined;
-    if (this.runners.has(job.id)) return this.runners.get(job.id);
     const { store, broker, ids, bus } = this.options;
     // Re-read under the lease: the previous driver may have moved it since it was listed.
     const current = (await store.jobs.get(job.id)) ?? job;
+    // Checked after the last await: two drives of one job racing here make one runner.
+    const raced = this.runners.get(job.id);
+    if (raced || this.closed) return raced;
     const runner = new JobRunner(current, {
       store,
       broker,
