@@ -110,7 +110,14 @@ export {
 } from "./jobs/job-rules.js";
 export { JobRunner } from "./jobs/job-runner.js";
 export { JobService, type JobServiceOptions, type JobView } from "./jobs/job-service.js";
-export { assertTargets, resolveTargets, targetPages } from "./jobs/job-targets.js";
+export {
+  assertKnownTargets,
+  assertTargets,
+  countTargets,
+  resolveTargets,
+  targetPages,
+  targetsDevice,
+} from "./jobs/job-targets.js";
 export {
   type AbortOn,
   type AbortRule,
@@ -141,6 +148,7 @@ export {
   JOB_LIMITS,
   type NewJobInput,
   validateJobInput,
+  validateTargetInput,
 } from "./jobs/job-validation.js";
 export * from "./repos/index.js";
 export { StateService, type StateServiceOptions, type StateView, stateDelta } from "./state/state-service.js";

@@ -166,3 +166,25 @@ describe("job validation: bad input is a 400 with a stable code and the field; n
     expect(executions.items.map((e) => e.deviceId)).toEqual([device.id]);
   });
 });
+
+describe("preview: how many devices targets select", () => {
+  it("counts each device once across ids, groups and selector; nobody is 0; bad targets fail as create does", async () => {
+    const { cloud, device, group } = await setup();
+    const { device: other } = await cloud.devices.register({ name: "other", labels: { site: "paris" } });
+    await cloud.groups.addDevice(group.id, device.id);
+    await cloud.groups.addDevice(group.id, other.id);
+    const targets = { deviceIds: [device.id], groupIds: [group.id], selector: "site=berlin" };
+    expect(await cloud.jobs.preview(targets)).toEqual({ total: 2 });
+    expect(await cloud.jobs.preview({ selector: "site=rome" })).toEqual({ total: 0 });
+    await expect(cloud.jobs.preview({ selector: "site in (" })).rejects.toMatchObject({
+      code: "invalid_selector",
+    });
+    await expect(cloud.jobs.preview({ groupIds: ["42"] })).rejects.toMatchObject({
+      code: "unknown_target",
+      details: { fields: [{ path: "targets.groupIds[0]" }] },
+    });
+    await expect(cloud.jobs.preview({ deviceIds: ["x"] })).rejects.toMatchObject({
+      code: "validation_failed",
+    });
+  });
+});

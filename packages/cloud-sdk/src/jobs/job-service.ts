@@ -10,7 +10,7 @@ import { jobControl } from "./job-control.js";
 import { type JobLeases, localJobLeases } from "./job-leases.js";
 import { JobLedger } from "./job-ledger.js";
 import { JobRunner } from "./job-runner.js";
-import { assertTargets } from "./job-targets.js";
+import { assertKnownTargets, assertTargets, countTargets } from "./job-targets.js";
 import {
   type ExecutionCounts,
   type ExecutionQuery,
@@ -19,7 +19,7 @@ import {
   type JobExecution,
   type JobQuery,
 } from "./job-types.js";
-import { type NewJobInput, validateJobInput } from "./job-validation.js";
+import { type NewJobInput, validateJobInput, validateTargetInput } from "./job-validation.js";
 
 export interface JobServiceOptions {
   store: Store;
@@ -135,6 +135,17 @@ export class JobService {
     void this.options.bus.publish({ type: "job", jobId: job.id, at: now, job, counts }).catch(() => {});
     await this.drive(job);
     return { ...job, counts };
+  }
+
+  /**
+   * How many distinct devices these targets select now (the preview before creating a job);
+   * the same errors as `create` for them, except that selecting nobody is a 0, not an error.
+   */
+  async preview(targets: NewJobInput["targets"]): Promise<{ total: number }> {
+    const { store } = this.options;
+    const checked = validateTargetInput(targets);
+    await assertKnownTargets(store, checked);
+    return { total: await countTargets(store, checked) };
   }
 
   /** The job with live counts; NotFoundError(job_not_found). */

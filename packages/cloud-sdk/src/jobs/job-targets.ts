@@ -12,6 +12,20 @@ const PAGE = 500;
  * then CloudError(empty_target_set, 400) when the targets select no device at all.
  */
 export async function assertTargets(store: Store, targets: JobTargets): Promise<void> {
+  await assertKnownTargets(store, targets);
+  if (targets.deviceIds.length > 0) return;
+  for (const groupId of targets.groupIds)
+    if ((await store.groups.listDeviceIds(groupId, { limit: 1 })).items.length > 0) return;
+  if (targets.selector !== null) {
+    for await (const page of selectorPages(store, targets.selector)) if (page.length > 0) return;
+  }
+  throw new CloudError(CloudErrorCode.EMPTY_TARGET_SET, "the targets select no device", 400, true, {
+    fields: [{ path: "targets", message: "no device matches" }],
+  });
+}
+
+/** Throws CloudError(unknown_target, 400) naming every device or group id that does not exist. */
+export async function assertKnownTargets(store: Store, targets: JobTargets): Promise<void> {
   const unknown: Array<{ path: string; message: string }> = [];
   for (const batch of chunks(targets.deviceIds, 100)) {
     const found = await Promise.all(batch.map((id) => store.devices.get(id)));
@@ -37,15 +51,6 @@ export async function assertTargets(store: Store, targets: JobTargets): Promise<
         fields: unknown,
       },
     );
-  if (targets.deviceIds.length > 0) return;
-  for (const groupId of targets.groupIds)
-    if ((await store.groups.listDeviceIds(groupId, { limit: 1 })).items.length > 0) return;
-  if (targets.selector !== null) {
-    for await (const page of selectorPages(store, targets.selector)) if (page.length > 0) return;
-  }
-  throw new CloudError(CloudErrorCode.EMPTY_TARGET_SET, "the targets select no device", 400, true, {
-    fields: [{ path: "targets", message: "no device matches" }],
-  });
 }
 
 /** Pages of the device ids a selector matches, in id order; memory O(page). */
@@ -109,4 +114,14 @@ export async function targetsDevice(
   if (groupId !== undefined || targets.groupIds.length === 0) return false;
   const groups = (await store.groups.groupIdsOf([deviceId])).get(deviceId) ?? [];
   return groups.some((g) => targets.groupIds.includes(g));
+}
+
+/**
+ * How many distinct devices the targets select now (the console's preview before creating a
+ * job). Unlike a job's driver it holds the ids it counted, to count each device once.
+ */
+export async function countTargets(store: Store, targets: JobTargets): Promise<number> {
+  const seen = new Set<string>();
+  for await (const page of targetPages(store, targets)) for (const id of page) seen.add(id);
+  return seen.size;
 }

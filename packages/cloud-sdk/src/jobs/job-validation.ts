@@ -96,6 +96,15 @@ export function validateJobInput(input: NewJobInput, defaultTimeoutMs: number): 
   };
 }
 
+/** A job's targets alone, checked as `validateJobInput` checks them (a preview's input). */
+export function validateTargetInput(targets: NewJobInput["targets"]): JobSpec["targets"] {
+  const fields: Field[] = [];
+  const out = validateTargets(targets, fields);
+  if (fields.length > 0) throw new ValidationError("invalid targets", fields);
+  if (out.selector !== null) parseLabelSelector(out.selector, "targets.selector");
+  return out;
+}
+
 function validateTargets(targets: NewJobInput["targets"], fields: Field[]): JobSpec["targets"] {
   const out: JobSpec["targets"] = { deviceIds: [], groupIds: [], selector: null };
   if (!isObject(targets)) {
