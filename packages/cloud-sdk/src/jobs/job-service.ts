@@ -89,7 +89,8 @@ export class JobService {
 
   /** Drives every unfinished job no node holds (a lapsed lease: its driver died). */
   private async adoptUnfinished(): Promise<void> {
-    for (const job of await this.options.store.jobs.listUnfinished()) if (!this.closed) await this.drive(job);
+    for (const job of await this.options.store.jobs.listUnfinished())
+      if (!this.closed) await this.tryDrive(job);
   }
 
   /** Renews this node's leases (a lost one stops its runner), then adopts jobs whose driver died. */
@@ -133,7 +134,9 @@ export class JobService {
     await store.jobs.create(job);
     const counts = await store.jobs.countExecutions(job.id);
     void this.options.bus.publish({ type: "job", jobId: job.id, at: now, job, counts }).catch(() => {});
-    await this.drive(job);
+    // Stored: from here on a failure to start driving (the lease bucket unreachable) is not the
+    // caller's — the job is adopted at the next lease round, or at the next start.
+    await this.tryDrive(job);
     return { ...job, counts };
   }
 
@@ -255,6 +258,12 @@ export class JobService {
     const runner = this.runners.get(job.id);
     if (runner) return { ...runner.job, counts: { ...runner.counts } };
     return { ...job, counts: await this.options.store.jobs.countExecutions(job.id) };
+  }
+
+  private async tryDrive(job: Job): Promise<void> {
+    await this.drive(job).catch((error) =>
+      this.logger.warn({ jobId: job.id, err: String(error) }, "job not driven here for now"),
+    );
   }
 
   /** Drives the job here if this node gets its lease; undefined when another node holds it. */
