@@ -79,12 +79,11 @@ export class JobService {
   /** Resumes every unfinished job of the store; call once at start-up, after the broker recovered. */
   async start(): Promise<void> {
     await this.adoptUnfinished();
+    // Leases are renewed at a third of their life; without leases the same round (every
+    // pollMs) still adopts a job whose driver could not start (the store failed just then).
     const { ttlMs } = this.leases;
-    if (Number.isFinite(ttlMs))
-      this.leaseTimer = this.clock.setInterval(
-        () => void this.renew().catch(() => {}),
-        Math.max(50, ttlMs / 3),
-      );
+    const roundMs = Number.isFinite(ttlMs) ? Math.max(50, ttlMs / 3) : (this.options.pollMs ?? 30_000);
+    this.leaseTimer = this.clock.setInterval(() => void this.renew().catch(() => {}), roundMs);
   }
 
   /** Drives every unfinished job no node holds (a lapsed lease: its driver died). */
