@@ -10,10 +10,11 @@ import { LocalClusterBus } from "./cluster/local-cluster-bus.js";
 import { DeviceService } from "./devices/device-service.js";
 import { AuthFailureLog } from "./event-log/auth-failure-log.js";
 import { EventLogWriter } from "./event-log/event-log-writer.js";
-import type { CloudEvent, PresenceEvent } from "./events.js";
+import type { CloudEvent, DeviceChangedEvent, PresenceEvent } from "./events.js";
 import { GroupService } from "./groups/group-service.js";
 import { DeviceHub, type DeviceHubOptions } from "./hub/device-hub.js";
 import { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+import { JobService, type JobServiceOptions } from "./jobs/job-service.js";
 import { emptyCounts, type JournalCounts, WriteJournal } from "./journal/write-journal.js";
 import type { Store } from "./repos/types.js";
 import { StateService } from "./state/state-service.js";
@@ -40,6 +41,11 @@ export interface CloudOptions {
   >;
   status?: Pick<StatusIngestOptions, "flushMs" | "batchSize" | "retention" | "quota">;
   commands?: Pick<CommandBrokerOptions, "defaultTimeoutMs" | "sweepMs" | "scanMs" | "quota">;
+  /**
+   * The job engine: how often a driver re-reads its in-flight commands (lost events; default
+   * 30 s) and which node drives each job (`leases`; in a cluster `await natsBus.jobLeases()`).
+   */
+  jobs?: Pick<JobServiceOptions, "pollMs" | "leases">;
   /** How long finished commands stay queryable. Default 30 days. */
   commandRetentionMs?: number;
   /** Event-log retention. Default 30 days. */
@@ -63,7 +69,7 @@ export interface ShutdownReport {
 }
 
 /**
- * The cloud side composed: hub, broker, state, status, devices, groups and event log over
+ * The cloud side composed: hub, broker, jobs, state, status, devices, groups and event log over
  * one store and one cluster bus. `events` carries every CloudEvent of the cluster.
  */
 export class Cloud {
@@ -73,6 +79,8 @@ export class Cloud {
   readonly status: StatusIngest;
   readonly devices: DeviceService;
   readonly groups: GroupService;
+  /** Fleet jobs over the broker (src/jobs). */
+  readonly jobs: JobService;
   readonly eventLog: EventLogWriter;
   readonly bus: ClusterBus;
   readonly tokens: ResumeTokens;
@@ -123,9 +131,20 @@ export class Cloud {
       ...(options.bcryptCost !== undefined ? { bcryptCost: options.bcryptCost } : {}),
       latestStatus: (deviceId) => this.status.latest(deviceId),
       heldHere: (deviceId) => this.hub.session(deviceId) !== undefined,
-      log: (deviceId, kind, data) => this.eventLog.append(deviceId, kind, null, data ?? null),
+      log: (deviceId, kind, data) => {
+        this.eventLog.append(deviceId, kind, null, data ?? null);
+        const relabelled =
+          kind === "updated" && (data?.["fields"] as string[] | undefined)?.includes("labels");
+        if (kind === "registered" || relabelled)
+          this.deviceChanged({ deviceId, change: kind === "registered" ? "registered" : "relabelled" });
+      },
     });
-    this.groups = new GroupService({ groups: store.groups, ids, clock });
+    this.groups = new GroupService({
+      groups: store.groups,
+      ids,
+      clock,
+      onJoined: (groupId, deviceId) => this.deviceChanged({ deviceId, change: "joined_group", groupId }),
+    });
     const log = this.eventLog.append.bind(this.eventLog);
     this.broker = new CommandBroker({
       store,
@@ -136,6 +155,18 @@ export class Cloud {
       logger,
       log,
       ...options.commands,
+    });
+    this.jobs = new JobService({
+      store,
+      broker: this.broker,
+      bus: this.bus,
+      ids,
+      clock,
+      logger,
+      ...(options.commands?.defaultTimeoutMs !== undefined
+        ? { defaultTimeoutMs: options.commands.defaultTimeoutMs }
+        : {}),
+      ...options.jobs,
     });
     this.state = new StateService({ store, hub: this.hub, bus: this.bus, clock, logger, log });
     this.status = new StatusIngest({
@@ -170,6 +201,11 @@ export class Cloud {
     }, 600_000);
   }
 
+  /** Tells every node's job engine that a device may have come to match a job's targets. */
+  private deviceChanged(change: Omit<DeviceChangedEvent, "type" | "at">): void {
+    void this.bus.publish({ type: "device_changed", at: this.clock.now(), ...change }).catch(() => {});
+  }
+
   /**
    * Call once at start-up, before serving: replays the journal an earlier run left (throws,
    * journal kept, when the store refuses), reconciles presence, and recovers commands left
@@ -180,7 +216,10 @@ export class Cloud {
     const replayed = (await this.journal?.replay(this.options.store)) ?? emptyCounts();
     if (this.bus.presence.shared) await this.reconcilePresence();
     else await this.options.store.devices.markAllOffline(this.clock.now());
-    return { ...(await this.broker.recover()), replayed };
+    const recovered = await this.broker.recover();
+    // After the broker: a job's in-flight commands are where recovery left them.
+    await this.jobs.start();
+    return { ...recovered, replayed };
   }
 
   /**
@@ -270,6 +309,7 @@ export class Cloud {
     this.clock.clearInterval(this.retentionTimer);
     // The bus may outlive this Cloud (the caller owns it): a closed Cloud takes no orphans.
     this.offOrphaned();
+    this.jobs.close();
     this.broker.close();
     this.state.close();
     const flushGraceMs = options.flushGraceMs ?? 5_000;

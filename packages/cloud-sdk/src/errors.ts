@@ -42,6 +42,13 @@ export const CloudErrorCode = {
   DRIVER_MISSING: "driver_missing",
   SHUTTING_DOWN: "shutting_down",
   QUEUE_FULL: "queue_full",
+  INVALID_SELECTOR: "invalid_selector",
+  UNKNOWN_TARGET: "unknown_target",
+  EMPTY_TARGET_SET: "empty_target_set",
+  INVALID_ROLLOUT: "invalid_rollout",
+  JOB_NOT_FOUND: "job_not_found",
+  JOB_FINISHED: "job_finished",
+  JOB_NOT_PAUSED: "job_not_paused",
 } as const;
 export type CloudErrorCode = (typeof CloudErrorCode)[keyof typeof CloudErrorCode];
 

@@ -1,3 +1,4 @@
+import type { ExecutionCounts, Job, JobExecution } from "./jobs/job-types.js";
 import type { CommandRecord, StatusRecord } from "./repos/types.js";
 
 /** Why a device went online or offline (docs/protocol.md, presence). */
@@ -66,7 +67,48 @@ export interface DeviceDeletedEvent {
 }
 
 /**
+ * A device may have come to match a job's targets (internal, like `device_deleted`): it was
+ * registered, its labels changed, or it joined a group. Continuous jobs add it.
+ */
+export interface DeviceChangedEvent {
+  type: "device_changed";
+  deviceId: string;
+  at: number;
+  change: "registered" | "relabelled" | "joined_group";
+  /** The group it joined (`joined_group`). */
+  groupId?: string;
+}
+
+/** A job changed: its status, wave, total or reason (not on every execution: see `job.execution`). */
+export interface JobEvent {
+  type: "job";
+  /** Jobs are not one device's: absent, so a per-device stream leaves them out. */
+  deviceId?: undefined;
+  jobId: string;
+  at: number;
+  job: Job;
+  counts: ExecutionCounts;
+}
+
+/** One execution of a job changed status. */
+export interface JobExecutionEvent {
+  type: "job.execution";
+  deviceId: string;
+  jobId: string;
+  at: number;
+  execution: JobExecution;
+}
+
+/**
  * What the cloud tells the world: fanned out across a cluster. The reference server serves
  * presence, status, state and command events as SSE; `device_deleted` is for the nodes.
  */
-export type CloudEvent = PresenceEvent | StatusEvent | StateEvent | CommandEvent | DeviceDeletedEvent;
+export type CloudEvent =
+  | PresenceEvent
+  | StatusEvent
+  | StateEvent
+  | CommandEvent
+  | DeviceDeletedEvent
+  | DeviceChangedEvent
+  | JobEvent
+  | JobExecutionEvent;

@@ -55,6 +55,7 @@ export {
   type DeviceView,
   type RegisterDeviceInput,
 } from "./devices/device-service.js";
+export { type LabelRequirement, type LabelSelector, parseLabelSelector } from "./devices/label-selector.js";
 export {
   assertDocumentLimits,
   CloudError,
@@ -72,7 +73,10 @@ export { type EventLogAppend, EventLogWriter } from "./event-log/event-log-write
 export {
   type CloudEvent,
   type CommandEvent,
+  type DeviceChangedEvent,
   type DeviceDeletedEvent,
+  type JobEvent,
+  type JobExecutionEvent,
   PRESENCE_REASONS,
   type PresenceEvent,
   type PresenceReason,
@@ -94,6 +98,60 @@ export type { PresenceOp } from "./hub/presence-ops.js";
 export { Session } from "./hub/session.js";
 export { TrustedProxies } from "./hub/trusted-proxies.js";
 export { HubWebSocketServer, type HubWebSocketServerOptions } from "./hub/ws-transport.js";
+export { type JobLeases, localJobLeases } from "./jobs/job-leases.js";
+export {
+  currentRate,
+  neededSuccesses,
+  RatePacer,
+  REJECTION_CODES,
+  type Tripped,
+  trippedRule,
+  type WaveStep,
+  waveSizes,
+  waveStep,
+} from "./jobs/job-rules.js";
+export { JobRunner } from "./jobs/job-runner.js";
+export { JobService, type JobServiceOptions, type JobView } from "./jobs/job-service.js";
+export {
+  assertKnownTargets,
+  assertTargets,
+  countTargets,
+  resolveTargets,
+  targetPages,
+  targetsDevice,
+} from "./jobs/job-targets.js";
+export {
+  type AbortOn,
+  type AbortRule,
+  EXECUTION_STATUSES,
+  type ExecutionCounts,
+  type ExecutionPatch,
+  type ExecutionQuery,
+  type ExecutionStatus,
+  type ExponentialRollout,
+  emptyCounts,
+  IN_FLIGHT_STATUSES,
+  isFinishedExecution,
+  type Job,
+  type JobExecution,
+  type JobPatch,
+  type JobQuery,
+  type JobReason,
+  type JobRepository,
+  type JobSpec,
+  type JobStatus,
+  type JobTargets,
+  type Rollout,
+  type Wave,
+} from "./jobs/job-types.js";
+export {
+  DEFAULT_MAX_IN_FLIGHT,
+  InvalidRolloutError,
+  JOB_LIMITS,
+  type NewJobInput,
+  validateJobInput,
+  validateTargetInput,
+} from "./jobs/job-validation.js";
 export { decodeRecords, encodeRecord, type JournalContents, JournalFile } from "./journal/journal-file.js";
 export {
   type JournalCounts,

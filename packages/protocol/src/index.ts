@@ -58,6 +58,13 @@ export {
   connectionMachine,
   connectionTransition,
 } from "./machines/connection.js";
+export {
+  JOB_STATUSES,
+  type JobEvent,
+  JobStatus,
+  jobMachine,
+  jobTransition,
+} from "./machines/job.js";
 export { defineMachine, IllegalTransitionError, type StateMachine } from "./machines/machine.js";
 export {
   applyMergePatch,

@@ -167,8 +167,8 @@ export class CommandBroker {
     const release = await this.quota.reserve(deviceId, Buffer.byteLength(toJson(params ?? null)));
     let stored: CommandRecord | undefined;
     try {
-      const { ttlMs, groupId } = options;
-      const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId });
+      const { ttlMs, groupId, commandId } = options;
+      const command = this.ledger.draft({ deviceId, method, params, timeoutMs, ttlMs, groupId, commandId });
       onId?.(command.id);
       stored = await routeCommand(command, this.ledger, this.link, (c) => this.deadlines.track(c));
       return stored;
@@ -255,7 +255,7 @@ export class CommandBroker {
   }
 
   /** Throws ValidationError / DocumentLimitError unless the command can be sent; its timeoutMs. */
-  private validate(method: string, params: unknown, options: SendOptions): number {
+  validate(method: string, params: unknown, options: SendOptions): number {
     const timeoutMs = options.timeoutMs ?? this.options.defaultTimeoutMs ?? 30_000;
     validateCommand(method, params, timeoutMs, options.ttlMs, {
       maxTimeoutMs: this.options.maxTimeoutMs ?? MAX_COMMAND_TIMEOUT_MS,
@@ -264,6 +264,16 @@ export class CommandBroker {
       documents: this.link.documentLimits,
     });
     return timeoutMs;
+  }
+
+  /**
+   * Asks whichever node holds the device to send it its QUEUED commands now: for a command
+   * whose creator died before its delivery request reached the holder (the job engine asks
+   * this for executions left QUEUED a poll period). Resolves false when no node holds the device.
+   */
+  async redeliver(deviceId: string): Promise<boolean> {
+    const reply = await this.link.deliver(deviceId).catch(() => "no_responders" as const);
+    return reply !== "no_responders";
   }
 
   /** Deadlines of sent commands and TTLs of queued ones, for everything this node tracks. */

@@ -20,6 +20,8 @@ export interface CommandDraft {
   timeoutMs: number;
   ttlMs?: number | undefined;
   groupId?: string | undefined;
+  /** A caller-chosen id (see SendOptions.commandId); generated when absent. */
+  commandId?: string | undefined;
 }
 
 /**
@@ -65,7 +67,7 @@ export class CommandLedger {
   draft(input: CommandDraft): CommandRecord {
     const now = this.parts.clock.now();
     return {
-      id: this.parts.ids(),
+      id: input.commandId ?? this.parts.ids(),
       deviceId: input.deviceId,
       method: input.method,
       params: input.params ?? null,

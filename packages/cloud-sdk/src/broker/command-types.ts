@@ -15,6 +15,12 @@ export interface SendOptions {
   ttlMs?: number;
   /** Set by group fan-out. */
   groupId?: string;
+  /**
+   * The command's id, chosen by the caller instead of generated: the job engine records it
+   * on the execution before sending, so a restart in between finds (or sends) that very
+   * command and never a second one. A taken id resolves with the stored command.
+   */
+  commandId?: string;
 }
 
 export interface SendAndWaitOptions extends SendOptions {

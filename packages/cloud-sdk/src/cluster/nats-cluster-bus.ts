@@ -24,6 +24,7 @@ import type {
   ClusterPresence,
   HeldSession,
 } from "./cluster-bus.js";
+import { NatsJobLeases } from "./nats-job-leases.js";
 import { decode, deviceToken, encode, nameToken } from "./nats-names.js";
 import { NatsPresence } from "./nats-presence.js";
 
@@ -159,6 +160,19 @@ export class NatsClusterBus implements ClusterBus {
     // Once connect() resolves, the server has our subscription: no event published after it is missed.
     await this.nc.flush();
     void this.watchConnection();
+  }
+
+  /**
+   * Job leases over this bus's connection (a JetStream KV bucket), for `Cloud`'s
+   * `jobs.leases`: one node drives each job, another takes over `ttlMs` after it died.
+   */
+  jobLeases(ttlMs = 10_000): Promise<NatsJobLeases> {
+    return NatsJobLeases.open(this.nc, {
+      prefix: this.prefix,
+      holder: this.instance,
+      ttlMs,
+      replicas: this.options.replicas ?? 1,
+    });
   }
 
   private async watchConnection(): Promise<void> {

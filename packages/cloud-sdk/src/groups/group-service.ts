@@ -7,6 +7,8 @@ export interface GroupServiceOptions {
   groups: GroupRepository;
   ids: IdGenerator;
   clock?: Clock;
+  /** A device joined a group (continuous jobs watch this). */
+  onJoined?: (groupId: string, deviceId: string) => void;
 }
 
 export interface NewGroupInput {
@@ -72,6 +74,7 @@ export class GroupService {
     if (!(await this.options.groups.addDevice(id, deviceId))) {
       throw new NotFoundError(CloudErrorCode.DEVICE_NOT_FOUND, "no such device");
     }
+    this.options.onJoined?.(id, deviceId);
   }
 
   /** Removes a device from a group; NotFoundError (not_found) when it was not a member. */

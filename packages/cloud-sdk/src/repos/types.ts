@@ -1,4 +1,5 @@
 import type { CommandStatus, JsonObject } from "@cloudedge/protocol";
+import type { JobRepository } from "../jobs/job-types.js";
 
 /**
  * Repository interfaces, one per aggregate (docs/architecture.md). Each has a memory, a
@@ -386,6 +387,8 @@ export interface Store {
   readonly state: StateRepository;
   readonly events: EventLogRepository;
   readonly tokens: TokenRepository;
+  /** Fleet jobs and their executions (src/jobs). */
+  readonly jobs: JobRepository;
   /** Resolves when the database answers (readiness); rejects with StoreUnavailableError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -31,6 +31,7 @@ export {
 } from "./fixtures.js";
 export { describeGroupRepositoryContract } from "./groups.contract.js";
 export type { TestHarness } from "./harness.js";
+export { describeJobRepositoryContract, newJob } from "./jobs.contract.js";
 export { describeStoreContract } from "./repositories.contract.js";
 export { describeSqlDbContract, type MakeSqlDb } from "./sql-db.contract.js";
 export { describeStateRepositoryContract } from "./state.contract.js";

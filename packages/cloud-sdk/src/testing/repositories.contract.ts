@@ -4,6 +4,7 @@ import { describeEventLogRepositoryContract } from "./events.contract.js";
 import type { MakeStore } from "./fixtures.js";
 import { describeGroupRepositoryContract } from "./groups.contract.js";
 import type { TestHarness } from "./harness.js";
+import { describeJobRepositoryContract } from "./jobs.contract.js";
 import { describeStateRepositoryContract } from "./state.contract.js";
 import { describeStatusRepositoryContract } from "./status.contract.js";
 import { describeStoreLifecycleContract } from "./store.contract.js";
@@ -18,5 +19,6 @@ export function describeStoreContract(harness: TestHarness, name: string, makeSt
   describeStateRepositoryContract(harness, name, makeStore);
   describeEventLogRepositoryContract(harness, name, makeStore);
   describeTokenRepositoryContract(harness, name, makeStore);
+  describeJobRepositoryContract(harness, name, makeStore);
   describeStoreLifecycleContract(harness, name, makeStore);
 }

@@ -6,6 +6,8 @@ export const MYSQL_SERVER_URL = process.env.CLOUDEDGE_TEST_MYSQL_URL ?? "mysql:/
 
 /** Tables in child-before-parent order, for emptying between tests. */
 const TABLES = [
+  "job_executions",
+  "jobs",
   "group_members",
   "commands",
   "status_history",

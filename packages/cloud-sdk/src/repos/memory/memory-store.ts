@@ -1,3 +1,4 @@
+import { MemoryJobRepository } from "../../jobs/repos/memory-job-repository.js";
 import type { Store } from "../types.js";
 import { MemoryCommandRepository } from "./memory-command-repository.js";
 import { MemoryDeviceRepository } from "./memory-device-repository.js";
@@ -20,6 +21,7 @@ export function createMemoryStore(): Store {
     state: new MemoryStateRepository(tables),
     events: new MemoryEventRepository(tables),
     tokens: new MemoryTokenRepository(tables),
+    jobs: new MemoryJobRepository(tables),
     async ping() {
       tables.assertOpen();
     },

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from "../../errors.js";
+import type { Job, JobExecution } from "../../jobs/job-types.js";
 import type {
   ApiToken,
   CommandRecord,
@@ -36,6 +37,9 @@ export class MemoryTables {
   /** deviceId → (event id → event). */
   readonly events = new Map<string, Map<string, DeviceEvent>>();
   readonly tokens = new Map<string, ApiToken & { tokenHash: string }>();
+  readonly jobs = new Map<string, Job>();
+  /** jobId → (deviceId → execution). */
+  readonly executions = new Map<string, Map<string, JobExecution>>();
 
   /** Every operation on a closed store fails the way a lost database connection would. */
   assertOpen(): void {
@@ -52,6 +56,7 @@ export class MemoryTables {
     this.statusLatest.delete(id);
     this.states.delete(id);
     this.events.delete(id);
+    for (const executions of this.executions.values()) executions.delete(id);
     return true;
   }
 }

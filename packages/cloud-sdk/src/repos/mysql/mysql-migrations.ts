@@ -127,4 +127,41 @@ export const MYSQL_MIGRATIONS: readonly Migration[] = [
     // Run again after an interruption, the duplicate column is tolerated (migrateMysql).
     statements: ["ALTER TABLE commands ADD COLUMN acknowledged_at BIGINT NULL"],
   },
+  {
+    version: 3,
+    name: "jobs and job executions",
+    statements: [
+      `CREATE TABLE IF NOT EXISTS jobs (
+        id BIGINT UNSIGNED NOT NULL PRIMARY KEY,
+        status VARCHAR(16) NOT NULL,
+        spec LONGTEXT NOT NULL,
+        reason LONGTEXT NULL,
+        total INT NULL,
+        wave INT NOT NULL DEFAULT 0,
+        soak_until BIGINT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        started_at BIGINT NULL,
+        finished_at BIGINT NULL,
+        KEY ix_jobs_status (status, id)
+      ) ${TABLE_OPTIONS}`,
+      // One row per (job, device): the key is what makes "at most once per device" hold.
+      `CREATE TABLE IF NOT EXISTS job_executions (
+        job_id BIGINT UNSIGNED NOT NULL,
+        device_id BIGINT UNSIGNED NOT NULL,
+        status VARCHAR(16) NOT NULL,
+        command_id BIGINT UNSIGNED NULL,
+        wave INT NULL,
+        error LONGTEXT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (job_id, device_id),
+        KEY ix_job_executions_status (job_id, status, device_id),
+        KEY ix_job_executions_wave (job_id, wave, status),
+        KEY ix_job_executions_device (device_id, job_id),
+        CONSTRAINT fk_job_executions_job FOREIGN KEY (job_id) REFERENCES jobs (id) ON DELETE CASCADE,
+        CONSTRAINT fk_job_executions_device FOREIGN KEY (device_id) REFERENCES devices (id) ON DELETE CASCADE
+      ) ${TABLE_OPTIONS}`,
+    ],
+  },
 ];

@@ -1,3 +1,4 @@
+import { SqlJobRepository } from "../../jobs/repos/sql-job-repository.js";
 import type { Store } from "../types.js";
 import type { Dialect } from "./dialect.js";
 import { SqlCommandRepository } from "./sql-command-repository.js";
@@ -19,6 +20,7 @@ export class SqlStore implements Store {
   readonly state: SqlStateRepository;
   readonly events: SqlEventRepository;
   readonly tokens: SqlTokenRepository;
+  readonly jobs: SqlJobRepository;
 
   constructor(
     private readonly db: SqlDb,
@@ -32,6 +34,7 @@ export class SqlStore implements Store {
     this.state = new SqlStateRepository(db, dialect);
     this.events = new SqlEventRepository(db, dialect);
     this.tokens = new SqlTokenRepository(db, dialect);
+    this.jobs = new SqlJobRepository(db, dialect);
   }
 
   async ping(): Promise<void> {

@@ -115,4 +115,39 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
     name: "commands.acknowledged_at",
     statements: ["ALTER TABLE commands ADD COLUMN acknowledged_at INTEGER"],
   },
+  {
+    version: 3,
+    name: "jobs and job executions",
+    statements: [
+      `CREATE TABLE jobs (
+        id INTEGER PRIMARY KEY,
+        status TEXT NOT NULL,
+        spec TEXT NOT NULL,
+        reason TEXT,
+        total INTEGER,
+        wave INTEGER NOT NULL DEFAULT 0,
+        soak_until INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        started_at INTEGER,
+        finished_at INTEGER
+      ) STRICT`,
+      "CREATE INDEX ix_jobs_status ON jobs (status, id)",
+      // One row per (job, device): the key is what makes "at most once per device" hold.
+      `CREATE TABLE job_executions (
+        job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        device_id INTEGER NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        command_id INTEGER,
+        wave INTEGER,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (job_id, device_id)
+      ) STRICT, WITHOUT ROWID`,
+      "CREATE INDEX ix_job_executions_status ON job_executions (job_id, status, device_id)",
+      "CREATE INDEX ix_job_executions_wave ON job_executions (job_id, wave, status)",
+      "CREATE INDEX ix_job_executions_device ON job_executions (device_id, job_id)",
+    ],
+  },
 ];

@@ -8,10 +8,11 @@ import { closeServer } from "../../support/close-server.js";
 export const CLUSTER_TOKEN_KEY = "cluster-test-key-".repeat(4);
 
 /** Where a node's store and bus come from: URLs (its own pool and connection), or given. */
-export type ClusterNodeOptions = { nodeId: string } & (
-  | { storeUrl: string; store?: undefined }
-  | { store: Store; storeUrl?: undefined }
-) &
+export type ClusterNodeOptions = {
+  nodeId: string;
+  /** Job leases in NATS KV with this lifetime (default: none, every node drives what it creates). */
+  jobLeaseTtlMs?: number;
+} & ({ storeUrl: string; store?: undefined } | { store: Store; storeUrl?: undefined }) &
   ({ natsUrl: string; prefix: string; bus?: undefined } | { bus: NatsClusterBus; natsUrl?: undefined });
 
 export interface ClusterNode {
@@ -42,9 +43,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       heartbeatMs: 200,
       nodeTtlMs: 1_000,
     }));
+  const leases = options.jobLeaseTtlMs === undefined ? undefined : await bus.jobLeases(options.jobLeaseTtlMs);
   const cloud = new Cloud({
     store,
     bus,
+    ...(leases ? { jobs: { leases, pollMs: 500 } } : {}),
     tokenKey: CLUSTER_TOKEN_KEY,
     bcryptCost: 4,
     hub: { heartbeatMs: 1_000 },

@@ -55,7 +55,7 @@ export class NatsTestCluster {
     await Promise.allSettled(this.buses.map((bus) => bus.close()));
     try {
       const jsm = await this.admin.jetstreamManager();
-      for (const bucket of ["presence", "nodes"]) {
+      for (const bucket of ["presence", "nodes", "job_leases"]) {
         await jsm.streams.delete(`KV_${this.prefix}_${bucket}`).catch(() => undefined);
       }
     } finally {
