@@ -118,7 +118,10 @@ export function systemCollector(options: SystemCollectorOptions = {}): Collector
   const now = options.now ?? (() => performance.now());
   const slowMs = Math.max(0, options.slowIntervalMs ?? 60_000);
   const cores = (options.facts ?? readSystemFacts()).cpu.cores;
-  let cpuPrev = cpuTimes();
+  // The first report's usage is the average since boot (as systeminformation's was); a report
+  // less than a clock tick after the previous one repeats its figure.
+  let cpuPrev: CpuTimes | undefined = { idle: 0, total: 0 };
+  let usageLast: number | undefined;
   let mountList = mounts();
   let slowAt = now();
   let netPrev = options.network === false ? undefined : parseNetDev(readSmallFile("/proc/net/dev"));
@@ -147,8 +150,12 @@ export function systemCollector(options: SystemCollectorOptions = {}): Collector
       if (started - slowAt >= slowMs || (netPrev && !network)) slow(started);
       const out: CollectorOutput = {};
       const times = cpuTimes();
-      const usage = times && cpuPrev ? cpuPercent(cpuPrev, times) : undefined;
-      if (times) cpuPrev = times;
+      const fresh = times && cpuPrev ? cpuPercent(cpuPrev, times) : undefined;
+      if (fresh !== undefined) {
+        cpuPrev = times;
+        usageLast = fresh;
+      }
+      const usage = usageLast;
       out.cpu = {
         ...(usage !== undefined ? { usagePercent: round(usage) } : {}),
         cores,
