@@ -37,6 +37,8 @@ export async function createRotatingLog(options: RotatingLogOptions): Promise<Ro
     file: join(options.dir, `${name}.log`),
     size: `${options.maxBytes ?? 10 * 1024 * 1024}b`,
     mkdir: true,
+    // No `fsync` option: SonicBoom then never fsyncs per line (on a small device's flash that
+    // would be a sync write per log line); lines reach the page cache at once (hot-path test).
     // pino-roll counts files in addition to the current one; remove old ones from earlier runs too.
     ...(maxFiles > 1
       ? { limit: { count: maxFiles - 1, removeOtherLogFiles: true } }
