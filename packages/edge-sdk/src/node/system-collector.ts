@@ -54,9 +54,25 @@ function memory(): { total: number; available: number } {
   return parseMeminfo(readSmallFile("/proc/meminfo", 4096)) ?? { total: totalmem(), available: freemem() };
 }
 
-function mounts(): MountEntry[] {
+/**
+ * The mounts to report, re-read on the slow interval: deduplicated, filtered, and only those
+ * with blocks (proc, sysfs, cgroup… have none: df hides them), so a report statfs's real disks only.
+ */
+async function diskMounts(exclude: ((mount: string) => boolean) | undefined): Promise<MountEntry[]> {
   const list = parseMounts(readSmallFile("/proc/mounts"));
-  return list.length > 0 ? list : [{ fs: "", mount: "/", type: "" }];
+  const seen = new Set<string>();
+  const wanted = (list.length > 0 ? list : [{ fs: "", mount: "/", type: "" }])
+    .filter((m) => !seen.has(m.mount) && seen.add(m.mount) && !exclude?.(m.mount))
+    .slice(0, 256);
+  const sized = await Promise.all(
+    wanted.map((m) =>
+      statfs(m.mount).then(
+        (s) => s.blocks > 0,
+        () => false,
+      ),
+    ),
+  );
+  return wanted.filter((_, i) => sized[i]);
 }
 
 type Disk = NonNullable<CollectorOutput["disks"]>[number] & { usePercent?: number; fs?: string };
@@ -64,7 +80,7 @@ type Disk = NonNullable<CollectorOutput["disks"]>[number] & { usePercent?: numbe
 /** size/used/use% as `df` computes them (use% of the space a user can have). */
 async function disk(entry: MountEntry): Promise<Disk | undefined> {
   const s = await statfs(entry.mount).catch(() => undefined);
-  if (!s || !(s.blocks > 0)) return undefined; // proc, sysfs, cgroup… have no blocks: df hides them
+  if (!s || !(s.blocks > 0)) return undefined;
   const used = (s.blocks - s.bfree) * s.bsize;
   const available = s.bavail * s.bsize;
   return {
@@ -122,7 +138,7 @@ export function systemCollector(options: SystemCollectorOptions = {}): Collector
   // less than a clock tick after the previous one repeats its figure.
   let cpuPrev: CpuTimes | undefined = { idle: 0, total: 0 };
   let usageLast: number | undefined;
-  let mountList = mounts();
+  let mountList: MountEntry[] | undefined;
   let slowAt = now();
   let netPrev = options.network === false ? undefined : parseNetDev(readSmallFile("/proc/net/dev"));
   let network: Network | undefined;
@@ -133,7 +149,7 @@ export function systemCollector(options: SystemCollectorOptions = {}): Collector
   const slow = (t: number) => {
     const seconds = (t - slowAt) / 1000;
     slowAt = t;
-    mountList = mounts();
+    mountList = undefined;
     if (netPrev) {
       const counters = parseNetDev(readSmallFile("/proc/net/dev"));
       network = networkRates(netPrev, counters, seconds);
@@ -168,11 +184,8 @@ export function systemCollector(options: SystemCollectorOptions = {}): Collector
         usedBytes: Math.max(0, mem.total - mem.available),
         availableBytes: mem.available,
       } as CollectorOutput["memory"];
-      const seen = new Set<string>();
-      const wanted = mountList.filter(
-        (m) => !seen.has(m.mount) && seen.add(m.mount) && !options.excludeMounts?.(m.mount),
-      );
-      const disks = (await Promise.all(wanted.slice(0, 256).map(disk))).filter((d) => d !== undefined);
+      mountList ??= await diskMounts(options.excludeMounts);
+      const disks = (await Promise.all(mountList.map(disk))).filter((d) => d !== undefined);
       if (disks.length > 0) out.disks = disks;
       out.uptimeS = Math.max(0, uptime());
       if (network) out["network"] = network;
