@@ -10,8 +10,9 @@ export class Proc {
   stderr = "";
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn("npm", args, {
+  /** `command` is npm unless a test runs a program directly (e.g. node and the bundle). */
+  constructor(args: string[], env: Record<string, string>, command = "npm") {
+    this.child = spawn(command, args, {
       cwd: ROOT,
       env: { ...process.env, ...env, FORCE_COLOR: "0", TURBO_TELEMETRY_DISABLED: "1" },
       stdio: ["ignore", "pipe", "pipe"],
