@@ -128,6 +128,7 @@ describe("bench smoke", () => {
       "agent-1s",
       "floor-default",
       "agent-default",
+      "bundle-default",
       "legacy-agent-1s",
     ]);
     for (const key of [
@@ -137,6 +138,7 @@ describe("bench smoke", () => {
       "rssMiB",
       "floorRssMiB",
       "onlineMs",
+      "bundleOnlineMs",
     ]) {
       expect(finite(agent[key]), key).toBe(true);
     }

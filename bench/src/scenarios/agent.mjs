@@ -2,7 +2,7 @@
 // Node script with one WebSocket that pings and reads /proc/stat, /proc/meminfo and
 // statfs("/") every interval (agent/floor.mjs). In one window, side by side: the agent and a
 // floor at a 1 s status interval, and the agent and a floor at the defaults (15 s status,
-// the hub's 30 s heartbeat). Then the agent with its old collector (systeminformation per
+// the hub's 30 s heartbeat), and the single-file bundle at the defaults. Then the agent with its old collector (systeminformation per
 // report, agent/legacy-agent.mjs) at 1 s for a shorter window. CPU is the process's and its
 // children's (reaped and live) from /proc/<pid>/stat; RSS is VmRSS at the end of the window.
 import { spawn } from "node:child_process";
@@ -16,6 +16,7 @@ import { MiB, progress, round, sleep, until } from "../util.mjs";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
 const AGENT = join(ROOT, "examples/agent/dist/main.js");
+const BUNDLE = join(ROOT, "examples/agent/dist/bundle/cloudedge-agent.mjs");
 const LEGACY = new URL("../agent/legacy-agent.mjs", import.meta.url).pathname;
 const FLOOR = new URL("../agent/floor.mjs", import.meta.url).pathname;
 const CLOCK_TICKS = 100;
@@ -107,7 +108,7 @@ export async function agent(options) {
   progress(
     `agent: ${windowS} s window (1 s and default intervals, floor beside), then the old collector for ${LEGACY_WINDOW_S} s`,
   );
-  const server = await startHub({ devices: 4, heartbeatMs: HUB_HEARTBEAT_MS });
+  const server = await startHub({ devices: 5, heartbeatMs: HUB_HEARTBEAT_MS });
   try {
     const { url } = server;
     const procs = [];
@@ -121,6 +122,7 @@ export async function agent(options) {
       DEFAULT_STATUS_MS,
     );
     await add("agent-default", agentArgv(AGENT, url, 3, DEFAULT_STATUS_MS, dir), DEFAULT_STATUS_MS);
+    await add("bundle-default", agentArgv(BUNDLE, url, 4, DEFAULT_STATUS_MS, dir), DEFAULT_STATUS_MS);
     await sleep(3_000); // start-up work (first report, log file, JIT) stays out of the window
     const rows = await measure(procs, windowS);
     for (const p of procs) p.child.kill("SIGTERM");
@@ -147,6 +149,9 @@ export async function agent(options) {
       floorRssMiB: by["floor-default"].rssMiB,
       rssRatio: ratio(by["agent-default"].rssMiB, by["floor-default"].rssMiB),
       onlineMs: by["agent-1s"].onlineMs,
+      bundleOnlineMs: by["bundle-default"].onlineMs,
+      bundleRssMiB: by["bundle-default"].rssMiB,
+      bundleCpuPct: by["bundle-default"].cpuPct,
       rows,
     };
   } finally {
