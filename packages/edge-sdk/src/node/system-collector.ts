@@ -127,8 +127,8 @@ function networkRates(
  * from /proc/stat deltas, memory from /proc/meminfo, each local disk by statfs, uptime and
  * load average from the kernel; network rates and the CPU temperature on a slower
  * interval; and what the collection itself cost (`agent`). No process is spawned and no
- * static fact is re-read per report — about 0.1 ms of CPU instead of the ≈300 ms the
- * systeminformation version took. A part that fails is left out.
+ * static fact is re-read per report — about 0.1 ms of CPU where the systeminformation
+ * version took 60–300 ms (bench/results NOTES.md, "agent"). A part that fails is left out.
  */
 export function systemCollector(options: SystemCollectorOptions = {}): Collector {
   const now = options.now ?? (() => performance.now());
