@@ -7,6 +7,7 @@ import { killAllChildren } from "./ipc.mjs";
 import { renderCharts } from "./report/charts.mjs";
 import { writeReadme, writeResult } from "./report/results.mjs";
 import { printTable } from "./report/table.mjs";
+import { agent } from "./scenarios/agent.mjs";
 import { capacity } from "./scenarios/capacity.mjs";
 import { cluster } from "./scenarios/cluster.mjs";
 import { fleet } from "./scenarios/fleet.mjs";
@@ -20,8 +21,10 @@ import { progress } from "./util.mjs";
 
 /** Devices per scenario unless --devices says otherwise. */
 const DEFAULT_DEVICES = { status: 2_000, cluster: 2_000, fleet: 100_000 };
+/** Seconds measured per step unless --duration says otherwise. */
+const DEFAULT_DURATION_S = { agent: 60 };
 
-const RUNNERS = { capacity, heartbeat, rpc, storm, status, cluster, fleet };
+const RUNNERS = { capacity, heartbeat, rpc, storm, status, cluster, fleet, agent };
 
 async function main() {
   let cli;
@@ -49,7 +52,7 @@ async function main() {
     const options = {
       devices: cli.devices ?? DEFAULT_DEVICES[name] ?? maxSessionsPerProcess(),
       rates: cli.rates,
-      durationS: cli.durationS,
+      durationS: cli.durationS ?? DEFAULT_DURATION_S[name] ?? 5,
       heartbeatMs: cli.heartbeatMs,
       dbs: cli.dbs,
       bcryptDevices: cli.bcryptDevices,

@@ -121,6 +121,29 @@ describe("bench smoke", () => {
     expect(fleet.commandsSent).toBeGreaterThan(0);
   });
 
+  it("agent: CPU per report and RSS of the agent, its floor and the old collector", async () => {
+    const { agent } = await bench(["agent", "--duration", "3"]);
+    expect(agent.rows.map((r) => r.name)).toEqual([
+      "floor-1s",
+      "agent-1s",
+      "floor-default",
+      "agent-default",
+      "bundle-default",
+      "legacy-agent-1s",
+    ]);
+    for (const key of [
+      "perReport1sMs",
+      "floorPerReport1sMs",
+      "legacyPerReport1sMs",
+      "rssMiB",
+      "floorRssMiB",
+      "onlineMs",
+      "bundleOnlineMs",
+    ]) {
+      expect(finite(agent[key]), key).toBe(true);
+    }
+  });
+
   it("results: README table and charts from the JSON files", async () => {
     const { renderCharts, chartSvgs } = await import("../src/report/charts.mjs");
     const { readResults } = await import("../src/report/results.mjs");

@@ -1,9 +1,6 @@
 // The issue's targets, each with the figure that judges it, and the per-scenario tables.
-const fmt = (value, unit = "") =>
-  value === null || value === undefined || Number.isNaN(value)
-    ? "—"
-    : `${typeof value === "number" ? value.toLocaleString("en") : value}${unit}`;
-const met = (ok) => (ok === undefined ? "—" : ok ? "yes" : "**no**");
+import { agentRows, agentSection } from "./agent-targets.mjs";
+import { fmt, met, stamp, table } from "./format.mjs";
 
 /**
  * Noise-robust companion of the heartbeat ratio: server CPU per ping, hub vs bare ws, at the
@@ -136,16 +133,9 @@ export function targetRows(results) {
       met: met(fl.heldAtEnd >= 100_000 && fl.commandsOk === fl.commandsSent),
     });
   }
+  rows.push(...agentRows(results));
   return rows;
 }
-
-const table = (header, rows) => [
-  `| ${header.join(" | ")} |`,
-  `| ${header.map(() => "---").join(" | ")} |`,
-  ...rows.map((row) => `| ${row.map((cell) => fmt(cell)).join(" | ")} |`),
-];
-
-const stamp = (result) => [`${result.date.slice(0, 10)}, ${result.runS} s: \`${result.command}\``, ""];
 
 /** Markdown sections with each scenario's own figures and chart. */
 export function detailSections(results) {
@@ -446,5 +436,6 @@ export function detailSections(results) {
       "",
     );
   }
+  out.push(...agentSection(results));
   return out;
 }

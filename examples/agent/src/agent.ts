@@ -6,9 +6,11 @@ import {
   createRotatingLog,
   execExecutor,
   FileStorage,
+  helloHardware,
   logsTailExecutor,
   logsUploadExecutor,
   readBootId,
+  readSystemFacts,
   systemCollector,
   systemExecutors,
 } from "@cloudedge/edge-sdk/node";
@@ -27,11 +29,17 @@ export async function startAgent(config: AgentConfig) {
   });
   const bootId = readBootId();
   const ca = config.caFile ? readFileSync(config.caFile) : undefined;
+  // Static facts are read once (and again on system.info), never per status report.
+  let facts = readSystemFacts();
 
   const executors: Executor[] = [
     ...systemExecutors({
       agentVersion: AGENT_VERSION,
       bootId,
+      facts: () => {
+        facts = readSystemFacts();
+        return facts;
+      },
       ...(config.reboot ? { rebootArgv: config.reboot.argv } : {}),
     }),
     logsTailExecutor({ file: () => log.files() }),
@@ -62,9 +70,10 @@ export async function startAgent(config: AgentConfig) {
     agent: { name: "cloudedge-agent", version: AGENT_VERSION },
     bootId,
     software: { version: AGENT_VERSION },
+    hardware: () => helloHardware(facts),
     storage: new FileStorage(config.dataDir),
     logger: log.logger,
-    collectors: [systemCollector()],
+    collectors: [systemCollector({ facts, ...config.collector })],
     statusIntervalMs: config.statusIntervalMs,
     executors,
     // TLS: certificates are verified (against --ca-file when given) unless --insecure.

@@ -25,6 +25,8 @@ export interface AgentConfig {
   statusIntervalMs: number;
   logLevel: string;
   reboot?: { argv: string[] };
+  /** Config file only: the slower-interval parts of the status report (docs/operations.md "Agent footprint"). */
+  collector?: CollectorConfig;
   exec?: { allowlist: Record<string, ExecCommandConfig>; timeoutMs?: number; maxOutputBytes?: number };
   sftp?: {
     host: string;
@@ -35,6 +37,16 @@ export interface AgentConfig {
     hostKey: { fingerprint: string | string[] } | { knownHostsFile: string };
     remoteDir?: string;
   };
+}
+
+/** What the system collector reads beyond CPU, memory, disks and uptime, and how often. */
+export interface CollectorConfig {
+  /** Network rates per interface. Default true. */
+  network?: boolean;
+  /** CPU temperature (where the host has a sensor). Default true. */
+  temperature?: boolean;
+  /** How often network counters, the temperature and the mount list are re-read. Default 60000. */
+  slowIntervalMs?: number;
 }
 
 export class ConfigError extends Error {
@@ -127,7 +139,29 @@ export function loadAgentConfig(argv: string[], env: NodeJS.ProcessEnv): AgentCo
     statusIntervalMs: interval,
     logLevel,
     ...(file.reboot ? { reboot: file.reboot } : {}),
+    ...(file.collector !== undefined ? { collector: collectorConfig(file.collector) } : {}),
     ...(file.exec ? { exec: file.exec } : {}),
     ...(file.sftp ? { sftp: file.sftp } : {}),
+  };
+}
+
+function collectorConfig(value: unknown): CollectorConfig {
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new ConfigError("collector must be an object");
+  const { network, temperature, slowIntervalMs, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) throw new ConfigError(`collector has unknown keys: ${unknown.join(", ")}`);
+  for (const [key, flag] of Object.entries({ network, temperature }))
+    if (flag !== undefined && typeof flag !== "boolean")
+      throw new ConfigError(`collector.${key} must be true or false`);
+  if (
+    slowIntervalMs !== undefined &&
+    !(Number.isInteger(slowIntervalMs) && (slowIntervalMs as number) >= 1000)
+  )
+    throw new ConfigError("collector.slowIntervalMs must be an integer ≥ 1000");
+  return {
+    ...(network !== undefined ? { network: network as boolean } : {}),
+    ...(temperature !== undefined ? { temperature: temperature as boolean } : {}),
+    ...(slowIntervalMs !== undefined ? { slowIntervalMs: slowIntervalMs as number } : {}),
   };
 }

@@ -1,6 +1,6 @@
 import { readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sha256Fingerprint } from "@cloudedge/edge-sdk/node";
+import { readNics, sha256Fingerprint } from "@cloudedge/edge-sdk/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSshd, type TestSshd } from "../../../packages/edge-sdk/test/support/sshd.js";
 import { System } from "./support/system.js";
@@ -80,6 +80,12 @@ export function describeEndToEnd(name: string, db: (dir: string) => string) {
       expect(status.cpu.usagePercent).toBeTypeOf("number");
       expect(status.memory.totalBytes).toBeGreaterThan(0);
       expect(status.disks.length).toBeGreaterThan(0);
+      expect(status.disks[0]).toMatchObject({ usePercent: expect.any(Number), fs: expect.any(String) });
+      expect(status.network).toMatchObject({ interfaces: expect.any(Array) });
+      // Issue 19: the agent reports what it costs; its NICs come once, with hello.
+      expect(status.agent).toMatchObject({ collectCpuMs: expect.any(Number), rssBytes: expect.any(Number) });
+      const device = (await api("GET", `/api/v1/devices/${deviceId}`)).body;
+      expect(device.hardware.nics).toEqual(readNics());
     });
 
     it("system.ping and an allowlisted exec round-trip with wait: true; anything else is refused", async () => {

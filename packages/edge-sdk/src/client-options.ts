@@ -21,7 +21,11 @@ export interface EdgeClientOptions {
   agent?: { name: string; version: string };
   /** Changes at every boot of the device; default a random UUID per process. */
   bootId?: string;
-  hardware?: HelloPdu["hardware"];
+  /**
+   * What `hello` says about the hardware (the hub keeps its `nics`). A function is asked at
+   * every `hello`, so facts re-read on change (e.g. by `system.info`) reach the next session.
+   */
+  hardware?: HelloPdu["hardware"] | (() => HelloPdu["hardware"]);
   software?: HelloPdu["software"];
   /** Where the token, dedupe table, state and outbox live. Default in memory. */
   storage?: EdgeStorage;

@@ -40,6 +40,7 @@ export class Handshake {
     const identity = this.deviceId
       ? { deviceId: this.deviceId }
       : { serialNumber: options.serialNumber as string, model: options.model as string };
+    const hardware = typeof options.hardware === "function" ? options.hardware() : options.hardware;
     const hello: HelloPdu = {
       type: "hello",
       versions: [...PROTOCOL_VERSIONS],
@@ -48,7 +49,7 @@ export class Handshake {
       agent: options.agent ?? { name: "cloudedge-edge-sdk", version: "0.1.0" },
       bootId: this.deps.bootId,
       desiredVersion,
-      ...(options.hardware ? { hardware: options.hardware } : {}),
+      ...(hardware ? { hardware } : {}),
       ...(options.software ? { software: options.software } : {}),
     };
     this.deps.logger.debug({ viaToken: this.viaToken, desiredVersion }, "hello");

@@ -50,24 +50,29 @@ export class Heartbeat {
     this.armDeadline();
   }
 
+  // The timer callbacks are made once, not per ping (a small device pings for months).
+  private readonly tick = (): void => {
+    if (!this.running) return;
+    const seq = this.seq++;
+    const ts = this.clock.now();
+    this.sentAt.set(seq, ts);
+    if (this.sentAt.size > 8) this.sentAt.delete(this.sentAt.keys().next().value as number);
+    this.sendPing(seq, ts);
+    this.schedulePing();
+  };
+
+  private readonly expire = (): void => {
+    if (!this.running) return;
+    this.stop();
+    this.onDead();
+  };
+
   private schedulePing(): void {
-    this.pingTimer = this.clock.setTimeout(() => {
-      if (!this.running) return;
-      const seq = this.seq++;
-      const ts = this.clock.now();
-      this.sentAt.set(seq, ts);
-      if (this.sentAt.size > 8) this.sentAt.delete(this.sentAt.keys().next().value as number);
-      this.sendPing(seq, ts);
-      this.schedulePing();
-    }, this.intervalMs);
+    this.pingTimer = this.clock.setTimeout(this.tick, this.intervalMs);
   }
 
   private armDeadline(): void {
     this.clock.clearTimeout(this.deadTimer);
-    this.deadTimer = this.clock.setTimeout(() => {
-      if (!this.running) return;
-      this.stop();
-      this.onDead();
-    }, 2 * this.intervalMs);
+    this.deadTimer = this.clock.setTimeout(this.expire, 2 * this.intervalMs);
   }
 }

@@ -68,6 +68,8 @@ export class Link {
   session: { id: string; heartbeatMs: number } | undefined;
   /** §2.1: the largest frame the hub accepts (welcome.maxFrameBytes; 256 KiB before it). */
   maxFrameBytes = 262_144;
+  // Reused by every send (a ping per heartbeat): rebuilt only when welcome changes the limit.
+  private encodeOptions = { limits: { maxFrameBytes: 262_144 }, documents: DEFAULT_DOCUMENT_LIMITS };
 
   constructor(private readonly deps: LinkDeps) {}
 
@@ -144,6 +146,10 @@ export class Link {
     this.session = { id: welcome.sessionId, heartbeatMs: welcome.heartbeatMs };
     this.lastHeartbeatMs = welcome.heartbeatMs;
     this.maxFrameBytes = welcome.maxFrameBytes;
+    this.encodeOptions = {
+      limits: { maxFrameBytes: welcome.maxFrameBytes },
+      documents: DEFAULT_DOCUMENT_LIMITS,
+    };
     return now;
   }
 
@@ -180,10 +186,7 @@ export class Link {
     let text: string;
     try {
       // The hub refuses documents beyond the limits (§2.2): fail here, loudly, instead.
-      text = encode(pdu, {
-        limits: { maxFrameBytes: this.maxFrameBytes },
-        documents: DEFAULT_DOCUMENT_LIMITS,
-      });
+      text = encode(pdu, this.encodeOptions);
     } catch (error) {
       this.deps.fail(EdgeErrorCode.ENCODE_FAILED, `could not encode a ${pdu.type} PDU`, error);
       return false;

@@ -82,6 +82,19 @@ describe("EdgeClient handshake (docs/protocol.md §4.1)", () => {
     expect(await h.storage.load("deviceId")).toBe("777");
   });
 
+  it("asks a hardware function at every hello, so re-read facts reach the next session", async () => {
+    let nics = [{ name: "eth0", mac: "02:00:00:00:00:01" }];
+    const h = track(harness({ hardware: () => ({ nics }), random: () => 0 }));
+    const first = await h.connect();
+    expect(first.of("hello")[0]?.hardware).toEqual({ nics });
+    nics = [{ name: "wlan0", mac: "02:00:00:00:00:02" }];
+    first.serverClose(1006, "");
+    await settle();
+    await h.clock.advance(60_000);
+    const second = await h.accept();
+    expect(second.of("hello")[0]?.hardware).toEqual({ nics: [{ name: "wlan0", mac: "02:00:00:00:00:02" }] });
+  });
+
   it("auth failures surface an event and back off long, and never give up", async () => {
     const h = track(harness());
     const failures: number[] = [];

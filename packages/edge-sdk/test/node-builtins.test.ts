@@ -204,6 +204,23 @@ describe("rotating log and logs.tail", () => {
     await log.close();
   });
 
+  it("a restart appends to the last file and still keeps at most maxFiles", async () => {
+    const logDir = join(dir, "restart-logs");
+    for (let run = 0; run < 3; run++) {
+      const log = await createRotatingLog({ dir: logDir, maxBytes: 1_000, maxFiles: 2 });
+      for (let i = 0; i < 30; i++) log.logger.info({ run, i }, "a line of about a hundred bytes");
+      await log.flush();
+      await log.close();
+    }
+    const log = await createRotatingLog({ dir: logDir, maxBytes: 1_000, maxFiles: 2 });
+    await expect.poll(async () => (await log.files()).length, { timeout: 5_000 }).toBe(2);
+    const files = await log.files();
+    expect(files.at(-1)).toBe(log.currentFile());
+    const last = await readFile(files.at(-2)!, "utf8");
+    expect(last).toContain('"run":2');
+    await log.close();
+  });
+
   it("tails files bigger than one read chunk", async () => {
     const file = join(dir, "big.log");
     await writeFile(file, Array.from({ length: 5_000 }, (_, i) => `row ${i}`).join("\n") + "\n");

@@ -13,6 +13,7 @@ export class Proc {
   stderr = "";
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
+  /** `command` is npm unless a test runs a program directly (e.g. node and the bundle). */
   constructor(args: string[], env: Record<string, string>, command = "npm") {
     this.child = spawn(command, args, {
       cwd: ROOT,

@@ -18,6 +18,8 @@ export class System {
   token = "";
   deviceId = "";
   secret = "";
+  /** Run the agent as this single-file bundle (`node <file>`) instead of `npm run agent`. */
+  agentBundle: string | undefined;
   private serverProc: Proc | undefined;
   private agentProc: Proc | undefined;
 
@@ -78,11 +80,10 @@ export class System {
   }
 
   async startAgent(): Promise<void> {
+    const launcher = this.agentBundle ? [this.agentBundle] : ["run", "agent", "--"];
     this.agentProc = new Proc(
       [
-        "run",
-        "agent",
-        "--",
+        ...launcher,
         "--server",
         `ws://127.0.0.1:${this.port}/ws`,
         "--device-id",
@@ -93,6 +94,7 @@ export class System {
         this.agentDir,
       ],
       { CLOUDEDGE_DEVICE_SECRET: this.secret },
+      this.agentBundle ? process.execPath : "npm",
     );
     await this.agentProc.waitFor(/online as device/, 120_000);
   }

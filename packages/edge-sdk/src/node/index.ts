@@ -22,3 +22,4 @@ export { FileStorage } from "./file-storage.js";
 export { type HostKeyCheck, hostKeyVerifier, sha256Fingerprint } from "./host-key.js";
 export { createRotatingLog, type RotatingLog, type RotatingLogOptions } from "./rotating-log.js";
 export { type SystemCollectorOptions, systemCollector } from "./system-collector.js";
+export { helloHardware, readNics, readSystemFacts, type SystemFacts } from "./system-facts.js";

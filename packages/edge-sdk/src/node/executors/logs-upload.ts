@@ -1,6 +1,6 @@
 import { stat } from "node:fs/promises";
 import { basename, posix } from "node:path";
-import SftpClient from "ssh2-sftp-client";
+import type SftpClient from "ssh2-sftp-client";
 import { ExecutorError } from "../../errors.js";
 import { defineExecutor, type Executor } from "../../executor.js";
 import { type HostKeyCheck, hostKeyVerifier } from "../host-key.js";
@@ -81,7 +81,9 @@ export function logsUploadExecutor(options: LogsUploadOptions): Executor {
 
     // Errors after a call settled (e.g. a late reset) are expected; the library would print them.
     const quiet = () => {};
-    const client = new SftpClient("cloudedge-logs-upload", { error: quiet, end: quiet, close: quiet });
+    // Loaded on the first upload, not at start: ssh2 is ≈ 4 MiB of RSS an agent rarely needs.
+    const { default: Sftp } = await import("ssh2-sftp-client");
+    const client = new Sftp("cloudedge-logs-upload", { error: quiet, end: quiet, close: quiet });
     let hostKeyRejected = false;
     const abort = () => void client.end().catch(() => {});
     context.signal.addEventListener("abort", abort, { once: true });
