@@ -49,6 +49,7 @@ export async function startAgent(config: AgentConfig) {
       runDir: join(config.dataDir, "exec"),
       ...(config.exec?.timeoutMs ? { timeoutMs: config.exec.timeoutMs } : {}),
       ...(config.exec?.maxOutputBytes ? { maxOutputBytes: config.exec.maxOutputBytes } : {}),
+      ...(config.exec?.maxConcurrent ? { maxConcurrent: config.exec.maxConcurrent } : {}),
     }),
   ];
   if (config.sftp) {

@@ -27,7 +27,12 @@ export interface AgentConfig {
   reboot?: { argv: string[] };
   /** Config file only: the slower-interval parts of the status report (docs/operations.md "Agent footprint"). */
   collector?: CollectorConfig;
-  exec?: { allowlist: Record<string, ExecCommandConfig>; timeoutMs?: number; maxOutputBytes?: number };
+  exec?: {
+    allowlist: Record<string, ExecCommandConfig>;
+    timeoutMs?: number;
+    maxOutputBytes?: number;
+    maxConcurrent?: number;
+  };
   sftp?: {
     host: string;
     port?: number;

@@ -7,6 +7,7 @@ import { collectStatus } from "../src/collector.js";
 import type { ExecutionContext, Executor } from "../src/executor.js";
 import { readBootId } from "../src/node/boot-id.js";
 import { execExecutor } from "../src/node/executors/exec.js";
+import { ExecSlots } from "../src/node/executors/exec-slots.js";
 import { logsTailExecutor } from "../src/node/executors/logs-tail.js";
 import { systemExecutors } from "../src/node/executors/system.js";
 import { FileStorage } from "../src/node/file-storage.js";
@@ -173,6 +174,59 @@ describe("exec executor", () => {
     const pending = run(exec, { name: "sleep" }, context({ signal: controller.signal, timeoutMs: 60_000 }));
     controller.abort();
     expect(await pending).toMatchObject({ signal: "SIGKILL" });
+  });
+});
+
+describe("exec concurrency", () => {
+  it("runs at most maxConcurrent programs at once; the rest start in turn, in arrival order", async () => {
+    const marks = join(dir, "slots.log");
+    const exec = execExecutor({
+      allowlist: {
+        // Writes "start N", holds the slot a moment, writes "end N".
+        mark: {
+          argv: [
+            "/bin/sh",
+            "-c",
+            'echo "start $1" >> "$2"; sleep 0.3; echo "end $1" >> "$2"',
+            "mark",
+            "{n}",
+            marks,
+          ],
+          params: { n: { pattern: "^[0-9]$" } },
+        },
+      },
+      maxConcurrent: 2,
+    });
+    const outs = await Promise.all(
+      ["1", "2", "3", "4"].map((n) =>
+        run(exec, { name: "mark", args: { n } }, context({ commandId: `c${n}` })),
+      ),
+    );
+    expect(outs.map((o) => (o as { exitCode: number }).exitCode)).toEqual([0, 0, 0, 0]);
+    const lines = (await readFile(marks, "utf8")).trim().split("\n");
+    let running = 0;
+    let most = 0;
+    for (const line of lines) {
+      running += line.startsWith("start") ? 1 : -1;
+      most = Math.max(most, running);
+    }
+    expect(most).toBe(2);
+    expect(lines.filter((l) => l.startsWith("start")).slice(2)).toEqual(["start 3", "start 4"]);
+  });
+
+  it("a command aborted while it waits for a slot never starts", async () => {
+    const slots = new ExecSlots(1);
+    const first = await slots.acquire(new AbortController().signal);
+    const controller = new AbortController();
+    const waiting = slots.acquire(controller.signal);
+    expect(slots.stats).toEqual({ running: 1, waiting: 1 });
+    controller.abort(new Error("canceled"));
+    await expect(waiting).rejects.toThrow("canceled");
+    expect(slots.stats).toEqual({ running: 1, waiting: 0 });
+    first();
+    first(); // twice is harmless
+    expect(slots.stats).toEqual({ running: 0, waiting: 0 });
+    expect(() => new ExecSlots(0)).toThrow(TypeError);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   readExecParams,
 } from "./exec-args.js";
 import { ExecRuns } from "./exec-run.js";
+import { ExecSlots } from "./exec-slots.js";
 
 export type { ExecParam } from "./exec-args.js";
 
@@ -41,6 +42,11 @@ export interface ExecExecutorOptions {
    * it, runs use temporary directories and a restart answers "interrupted by restart".
    */
   runDir?: string;
+  /**
+   * Programs run at once; further commands wait (their deadline keeps running). Default 4:
+   * a burst of commands must not start dozens of processes on a small device.
+   */
+  maxConcurrent?: number;
 }
 
 interface Allowed extends ExecCommand {
@@ -64,6 +70,7 @@ export function execExecutor(options: ExecExecutorOptions = {}): Executor {
   );
   const maxOutput = options.maxOutputBytes ?? 64 * 1024;
   const runs = new ExecRuns(options.runDir);
+  const slots = new ExecSlots(options.maxConcurrent ?? 4);
   return {
     method: "exec",
     async execute(params, context) {
@@ -72,17 +79,25 @@ export function execExecutor(options: ExecExecutorOptions = {}): Executor {
       if (!command)
         throw new ExecutorError("exec_denied", `'${name.slice(0, 64)}' is not in the exec allowlist`);
       const argv = expandArgv(command.argv, command.declared, args);
-      const timeoutMs = Math.min(command.timeoutMs ?? options.timeoutMs ?? 30_000, context.timeoutMs);
-      const spec = {
-        argv,
-        cwd: command.cwd,
-        env: command.env,
-        timeoutMs,
-        maxOutput,
-        name,
-        onAgentRestart: command.onAgentRestart ?? "await",
-      };
-      return settle(runs, context, () => runs.start(context.commandId, spec, context.signal));
+      const queuedAt = Date.now();
+      const release = await slots.acquire(context.signal);
+      try {
+        // The time spent waiting for a slot comes off the command's deadline.
+        const left = context.timeoutMs - (Date.now() - queuedAt);
+        const timeoutMs = Math.max(1, Math.min(command.timeoutMs ?? options.timeoutMs ?? 30_000, left));
+        const spec = {
+          argv,
+          cwd: command.cwd,
+          env: command.env,
+          timeoutMs,
+          maxOutput,
+          name,
+          onAgentRestart: command.onAgentRestart ?? "await",
+        };
+        return await settle(runs, context, () => runs.start(context.commandId, spec, context.signal));
+      } finally {
+        release();
+      }
     },
     async resume(context) {
       return settle(runs, context, () => runs.resume(context.commandId, context.signal));
