@@ -29,6 +29,9 @@ export class QueueFullError extends CloudError {
  */
 const READING_MS = 60_000;
 
+/** Readings kept at most (one per device that got a command in the last minute). */
+const MAX_READINGS = 100_000;
+
 /** A device's load as last read from the store, kept current for this node's commands. */
 interface Reading extends CommandLoad {
   at: number;
@@ -136,10 +139,20 @@ export class CommandQuota {
     )
       return reading;
     const stored = await this.commands.activeLoad(deviceId);
-    if (this.readings.size >= 10_000) {
-      for (const [id, r] of this.readings) if (now - r.at >= READING_MS) this.readings.delete(id);
-    }
+    this.readings.delete(deviceId); // re-inserted last: the map stays in reading order
     this.readings.set(deviceId, { ...stored, at: now, mine: new Map() });
+    this.trim(now);
     return stored;
+  }
+
+  /**
+   * Forgets readings past their minute, oldest first (the map is in reading order, so this
+   * stops at the first current one), and the oldest beyond MAX_READINGS: O(what it drops).
+   */
+  private trim(now: number): void {
+    for (const [id, reading] of this.readings) {
+      if (now - reading.at < READING_MS && this.readings.size <= MAX_READINGS) break;
+      this.readings.delete(id);
+    }
   }
 }
