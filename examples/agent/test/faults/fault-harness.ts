@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { EdgeClient } from "@cloudedge/edge-sdk";
 import mysql from "mysql2/promise";
 import { freePort } from "../support/private-mariadb.js";
-import { Proc } from "../support/processes.js";
+import { apiFetch, Proc } from "../support/processes.js";
 
 /** An answer to a REST call, with how long it took. */
 export interface Timed {
@@ -47,15 +47,7 @@ export class ServerUnderTest {
   /** A REST call; resolves with its status, problem `code` and duration (never times out on its own). */
   async call(method: string, path: string, body?: unknown): Promise<Timed & { body: any }> {
     const started = performance.now();
-    const response = await fetch(`http://127.0.0.1:${this.port}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
+    const { status, text } = await apiFetch(this.port, this.token, method, path, body);
     const ms = Math.round(performance.now() - started);
     let parsed: any = text;
     try {
@@ -63,7 +55,7 @@ export class ServerUnderTest {
     } catch {
       // not JSON (metrics)
     }
-    return { status: response.status, code: parsed?.code, ms, body: parsed };
+    return { status, code: parsed?.code, ms, body: parsed };
   }
 
   /** One gauge or counter of /metrics. */

@@ -66,3 +66,34 @@ export class Proc {
     return result;
   }
 }
+
+/** A REST call to the server on `port` with an API token; the raw status and text. */
+export async function apiFetch(
+  port: number,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+/** `apiFetch` with the body parsed as JSON (undefined when empty). */
+export async function apiJson(
+  port: number,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const { status, text } = await apiFetch(port, token, method, path, body);
+  return { status, body: text ? JSON.parse(text) : undefined };
+}

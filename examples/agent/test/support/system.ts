@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../../../packages/edge-sdk/test/support/sshd.js";
-import { Proc } from "./processes.js";
+import { apiJson, Proc } from "./processes.js";
 
 /** A parsed response body, loosely typed: tests assert on it field by field. */
 export type ApiBody = any;
@@ -101,16 +101,7 @@ export class System {
 
   /** An API call with the admin token; JSON in and out. */
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: ApiBody }> {
-    const response = await fetch(`http://127.0.0.1:${this.port}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return apiJson(this.port, this.token, method, path, body);
   }
 
   /** POST a command to the device. */

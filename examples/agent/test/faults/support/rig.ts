@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../support/private-mariadb.js";
-import { Proc, ROOT } from "../../support/processes.js";
+import { apiJson, Proc, ROOT } from "../../support/processes.js";
 
 const SERVER_MAIN = join(ROOT, "examples/server/dist/main.js");
 const AGENT_MAIN = join(ROOT, "examples/agent/dist/main.js");
@@ -66,16 +66,7 @@ export class Rig {
   }
 
   async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-    const response = await fetch(`http://127.0.0.1:${this.port}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        ...(body !== undefined ? { "content-type": "application/json" } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    return apiJson(this.port, this.token, method, path, body);
   }
 
   /** Every item of a paged collection (`items` + `nextCursor`). */
