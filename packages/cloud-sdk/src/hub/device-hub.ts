@@ -61,7 +61,8 @@ export interface DeviceHubEvents {
   /** A session is online and `welcome` was sent: queued commands may flow. */
   online: (session: Session) => void;
   /** A PDU from an online device, other than ping/pong/bye (those the hub handles). */
-  pdu: (session: Session, pdu: Pdu) => void;
+  /** `frameBytes`: the size of the frame it came in, an upper bound on any document it carries. */
+  pdu: (session: Session, pdu: Pdu, frameBytes: number) => void;
   /** A handshake failed (for the event log and metrics); never carries credentials. */
   authFailed: (failure: AuthFailure) => void;
 }
@@ -288,7 +289,7 @@ export class DeviceHub extends EventEmitter<DeviceHubEvents> {
         this.logger.warn({ deviceId: session.deviceId, code: pdu.code }, "device reported a protocol error");
         return;
       default:
-        this.emit("pdu", session, pdu);
+        this.emit("pdu", session, pdu, typeof data === "string" ? Buffer.byteLength(data) : data.byteLength);
     }
   }
 

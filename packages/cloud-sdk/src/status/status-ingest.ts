@@ -71,8 +71,8 @@ export class StatusIngest {
       logger: options.logger ?? silentLogger,
       ...(options.spill ? { spill: options.spill } : {}),
     });
-    options.hub.on("pdu", (session, pdu) => {
-      if (pdu.type === "status") this.receive(session, pdu);
+    options.hub.on("pdu", (session, pdu, frameBytes) => {
+      if (pdu.type === "status") this.receive(session, pdu, frameBytes);
     });
     // In a cluster a device moves between nodes: a report received elsewhere refreshes the
     // latest this node remembers, so it never serves an older one from memory. A device
@@ -93,8 +93,10 @@ export class StatusIngest {
    * A report from a device's session: refused with an error PDU `quota_exceeded` (and
    * dropped) when over the device's rate or the size bound, else ingested.
    */
-  private receive(session: Session, pdu: StatusPdu): void {
-    const bytes = Buffer.byteLength(toJson(pdu.data));
+  private receive(session: Session, pdu: StatusPdu, frameBytes: number): void {
+    // The frame bounds the data from above: only a frame past the limit has its data
+    // serialized again to be measured exactly (the hot path measures nothing twice).
+    const bytes = frameBytes <= this.quota.maxReportBytes ? frameBytes : Buffer.byteLength(toJson(pdu.data));
     const refusal = this.quota.admit(session.deviceId, bytes, this.clock.now());
     if (!refusal) {
       this.ingest(session.deviceId, pdu, bytes);
